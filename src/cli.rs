@@ -1,0 +1,171 @@
+//! Command-line interface: clap derive definitions, validated once into a
+//! `Config` that the commands use. Nothing here reads documents; `run` does.
+
+use crate::config::{ConfigFile, Target};
+use crate::diag::Format;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_CONFIG: &str = "schema/gen.yaml";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gen",
+    version,
+    about = "Database documentation as the source of truth for a PostgreSQL/Supabase schema",
+    long_about = "Reads Markdown documentation (column tables, notes, SQL blocks) into one typed \
+schema model, checks it, and generates SQL migrations and other outputs from it.\n\n\
+Exit codes: 0 ok, 1 findings or drift, 2 usage or input error.",
+    after_help = "Examples:\n  gen lint                       check the default documents\n  gen lint --format github       annotations for a GitHub Actions job\n  gen schema --format json       the model, for machines\n  gen lint --docs notes/ --deny warnings"
+)]
+pub struct Cli {
+    /// Configuration file. Relative paths inside it are relative to its directory.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Documents to read (files, or directories of .md files), in precedence
+    /// order. Overrides the configuration's `sources`.
+    #[arg(long, global = true, value_name = "PATH", num_args = 1..)]
+    pub docs: Vec<PathBuf>,
+
+    /// When to colour output. `auto` colours terminals unless NO_COLOR is set.
+    #[arg(long, global = true, value_enum, default_value_t = ColorMode::Auto)]
+    pub color: ColorMode,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorMode {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the schema model read from the documents.
+    Schema(SchemaArgs),
+    /// Check the documents and report diagnostics with file:line and a stable code.
+    Lint(LintArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModelFormat {
+    Yaml,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Output format of the model.
+    #[arg(long, value_enum, default_value_t = ModelFormat::Yaml)]
+    pub format: ModelFormat,
+}
+
+/// The lowest severity that makes `gen lint` exit 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DenyLevel {
+    Errors,
+    Warnings,
+    Info,
+}
+
+impl DenyLevel {
+    pub fn severity(self) -> crate::diag::Severity {
+        match self {
+            DenyLevel::Errors => crate::diag::Severity::Error,
+            DenyLevel::Warnings => crate::diag::Severity::Warning,
+            DenyLevel::Info => crate::diag::Severity::Info,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Exit 1 when there is a diagnostic at this severity or worse.
+    #[arg(long, value_enum, default_value_t = DenyLevel::Errors)]
+    pub deny: DenyLevel,
+}
+
+/// Everything the commands need, validated once.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub docs: Vec<PathBuf>,
+    pub file: ConfigFile,
+    /// Display path and text of the configuration file, when there is one.
+    pub config_source: Option<(String, String)>,
+    pub output_dir: PathBuf,
+    pub target: Target,
+    pub color: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UsageError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("no documents to read: pass --docs PATH or list `sources` in {0}")]
+    NoDocuments(String),
+}
+
+impl Config {
+    /// Resolves the configuration file and command-line overrides.
+    pub fn from_cli(cli: &Cli) -> Result<Config, UsageError> {
+        let explicit = cli.config.clone();
+        let config_path = explicit.clone().or_else(|| {
+            Path::new(DEFAULT_CONFIG)
+                .exists()
+                .then(|| PathBuf::from(DEFAULT_CONFIG))
+        });
+        let (file, config_source, base) = match &config_path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| {
+                    crate::config::ConfigError::Read {
+                        path: path.clone(),
+                        source,
+                    }
+                })?;
+                let file = ConfigFile::parse(&text, path)?;
+                let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+                (file, Some((crate::source::display_path(path), text)), base)
+            }
+            None => (ConfigFile::default(), None, PathBuf::new()),
+        };
+        let docs = if !cli.docs.is_empty() {
+            cli.docs.clone()
+        } else if !file.sources.is_empty() {
+            file.sources.iter().map(|p| base.join(p)).collect()
+        } else if Path::new("schema/docs").is_dir() {
+            vec![PathBuf::from("schema/docs")]
+        } else {
+            return Err(UsageError::NoDocuments(
+                config_path.map_or(DEFAULT_CONFIG.to_owned(), |p| p.display().to_string()),
+            ));
+        };
+        let output_dir = file
+            .output
+            .as_ref()
+            .map(|o| base.join(o))
+            .unwrap_or_else(|| PathBuf::from("generated"));
+        let color = match cli.color {
+            ColorMode::Always => true,
+            ColorMode::Never => false,
+            ColorMode::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stdout().is_terminal()
+            }
+        };
+        Ok(Config {
+            docs,
+            target: file.target,
+            file,
+            config_source,
+            output_dir,
+            color,
+        })
+    }
+}

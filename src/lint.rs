@@ -1,0 +1,239 @@
+//! Checks over the merged model: what the documents leave undone or say
+//! inconsistently. Reading and lowering report what they meet on the way;
+//! these checks need the whole schema (name-only tables, FK targets, the
+//! documents' own naming conventions, claimed totals).
+
+use crate::diag::{Code, Diagnostic};
+use crate::model::inflect::{is_plural, plural};
+use crate::model::{Claim, PgType, Schema};
+use serde::Serialize;
+
+/// The summary line of `gen lint`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub tables_named: usize,
+    pub tables_with_columns: usize,
+    pub columns: usize,
+    pub tables_claimed: Option<u32>,
+}
+
+impl Summary {
+    pub fn of(schema: &Schema) -> Summary {
+        Summary {
+            tables_named: schema.tables.len(),
+            tables_with_columns: schema.documented_tables().count(),
+            columns: schema.column_count(),
+            tables_claimed: schema.claims.iter().find_map(|c| match c {
+                Claim::TotalTables { claimed, .. } => Some(*claimed),
+                _ => None,
+            }),
+        }
+    }
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} tables named, {} with columns, {} columns",
+            self.tables_named, self.tables_with_columns, self.columns
+        )?;
+        match self.tables_claimed {
+            Some(claimed) => write!(f, ", {claimed} tables claimed"),
+            None => write!(f, ", no total claimed"),
+        }
+    }
+}
+
+pub fn lint(schema: &Schema) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    name_only_tables(schema, &mut out);
+    undocumented_fk_targets(schema, &mut out);
+    missing_fks(schema, &mut out);
+    naming_conventions(schema, &mut out);
+    claimed_totals(schema, &mut out);
+    out
+}
+
+fn name_only_tables(schema: &Schema, out: &mut Vec<Diagnostic>) {
+    for table in schema.name_only_tables() {
+        let first = table.mentions.first().map_or(&table.source, |m| &m.source);
+        out.push(
+            Diagnostic::info(
+                Code::NameOnlyTable,
+                first.span(),
+                format!(
+                    "table `{}` is named ({} mention(s)) but its columns are not documented",
+                    table.name,
+                    table.mentions.len()
+                ),
+            )
+            .with_help("document its columns in a `## N. NAME (K columns)` section"),
+        );
+    }
+}
+
+fn undocumented_fk_targets(schema: &Schema, out: &mut Vec<Diagnostic>) {
+    for table in schema.documented_tables() {
+        for fk in &table.foreign_keys {
+            if fk.references.is_external() {
+                continue;
+            }
+            let target_documented = schema
+                .tables
+                .get(&fk.references.table)
+                .is_some_and(|t| t.is_documented());
+            if !target_documented {
+                out.push(
+                    Diagnostic::warning(
+                        Code::UndocumentedFkTarget,
+                        fk.source.span(),
+                        format!(
+                            "`{}.{}` references `{}`, whose columns are not documented",
+                            table.name,
+                            fk.columns.join(", "),
+                            fk.references
+                        ),
+                    )
+                    .with_help(
+                        "migrations create a stub table for it; document it to replace the stub",
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn missing_fks(schema: &Schema, out: &mut Vec<Diagnostic>) {
+    for table in schema.documented_tables() {
+        for column in &table.columns {
+            let Some(stem) = column.name.strip_suffix("_id") else {
+                continue;
+            };
+            if stem.is_empty() || column.ty != PgType::Uuid {
+                continue;
+            }
+            let has_fk = table
+                .foreign_keys
+                .iter()
+                .any(|fk| fk.columns.contains(&column.name));
+            let is_key = table
+                .primary_key
+                .as_ref()
+                .is_some_and(|pk| pk.columns.contains(&column.name));
+            if has_fk || is_key {
+                continue;
+            }
+            let guess = plural(stem);
+            let help = if schema.tables.contains_key(&guess) {
+                format!("if it references `{guess}`, write \"FK to {guess}\" in its description")
+            } else {
+                "if it references a table, write \"FK to <table>\" in its description".to_owned()
+            };
+            out.push(
+                Diagnostic::info(
+                    Code::MissingFk,
+                    column.source.span(),
+                    format!(
+                        "`{}.{}` looks like a foreign key but no FK is documented",
+                        table.name, column.name
+                    ),
+                )
+                .with_help(help),
+            );
+        }
+    }
+}
+
+/// The documents' own conventions: plural snake_case table names, `_id` on
+/// FK columns, `is_`/`has_`/`can_` on booleans.
+fn naming_conventions(schema: &Schema, out: &mut Vec<Diagnostic>) {
+    use heck::ToSnakeCase;
+    for table in schema.tables.values() {
+        if table.name.to_snake_case() != table.name || !is_plural(&table.name) {
+            out.push(
+                Diagnostic::info(
+                    Code::NamingConvention,
+                    table.source.span(),
+                    format!("table `{}` is not a plural snake_case name", table.name),
+                )
+                .with_help("the naming conventions ask for plural snake_case table names"),
+            );
+        }
+        for fk in &table.foreign_keys {
+            for column in fk.columns.iter().filter(|c| !c.ends_with("_id")) {
+                out.push(
+                    Diagnostic::info(
+                        Code::NamingConvention,
+                        fk.source.span(),
+                        format!("FK column `{}.{column}` does not end in `_id`", table.name),
+                    )
+                    .with_help("the naming conventions ask for an `_id` suffix on foreign keys"),
+                );
+            }
+        }
+        for column in &table.columns {
+            let prefixed = ["is_", "has_", "can_"]
+                .iter()
+                .any(|p| column.name.starts_with(p));
+            if column.ty == PgType::Boolean && !prefixed {
+                out.push(
+                    Diagnostic::info(
+                        Code::NamingConvention,
+                        column.source.span(),
+                        format!(
+                            "boolean `{}.{}` has no is_/has_/can_ prefix",
+                            table.name, column.name
+                        ),
+                    )
+                    .with_help(
+                        "the naming conventions ask booleans to start with is_, has_ or can_",
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn claimed_totals(schema: &Schema, out: &mut Vec<Diagnostic>) {
+    let named = schema.tables.len();
+    let documented = schema.documented_tables().count();
+    for claim in &schema.claims {
+        let (message, source) = match claim {
+            Claim::TotalTables { claimed, source } if *claimed as usize != documented => (
+                format!(
+                    "the documents claim {claimed} tables; {named} are named and {documented} are documented with columns"
+                ),
+                source,
+            ),
+            Claim::AppTables {
+                app,
+                claimed,
+                source,
+            } => {
+                let listed = schema.apps.get(app).map_or(0, |a| a.tables.len());
+                if listed == *claimed as usize {
+                    continue;
+                }
+                (
+                    format!("`{app}` claims {claimed} tables but lists {listed}"),
+                    source,
+                )
+            }
+            Claim::SectionTables {
+                section,
+                claimed,
+                found,
+                source,
+            } if claimed != found => (
+                format!("`{section}` claims {claimed} tables but defines {found}"),
+                source,
+            ),
+            _ => continue,
+        };
+        out.push(
+            Diagnostic::warning(Code::ClaimedTotalMismatch, source.span(), message)
+                .with_help("correct the claimed number, or document the missing tables"),
+        );
+    }
+}
