@@ -29,6 +29,14 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "PATH", num_args = 1..)]
     pub docs: Vec<PathBuf>,
 
+    /// Directory of `*.tera` templates that replace the embedded ones by name.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+
+    /// Where migrations run; overrides the configuration's `target`.
+    #[arg(long, global = true, value_enum)]
+    pub target: Option<Target>,
+
     /// When to colour output. `auto` colours terminals unless NO_COLOR is set.
     #[arg(long, global = true, value_enum, default_value_t = ColorMode::Auto)]
     pub color: ColorMode,
@@ -50,6 +58,41 @@ pub enum Command {
     Schema(SchemaArgs),
     /// Check the documents and report diagnostics with file:line and a stable code.
     Lint(LintArgs),
+    /// Print the complete DDL for a fresh database.
+    Sql,
+    /// Write sqlx reversible migrations for what changed in the documents.
+    Migrations(MigrationsArgs),
+    /// Apply pending migrations to a database (as `sqlx migrate run` would).
+    Apply(ApplyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MigrationsArgs {
+    /// Migration name, the part after the version.
+    #[arg(long, default_value = "schema")]
+    pub name: String,
+    /// Allow steps that lose data: drop table, drop column, narrowing type changes.
+    #[arg(long)]
+    pub allow_destructive: bool,
+    /// Write nothing; exit 1 when the documents changed and no migration captures it.
+    #[arg(long)]
+    pub check: bool,
+    /// Migration version (YYYYMMDDHHMMSS); default: now, in UTC.
+    #[arg(long, value_name = "VERSION")]
+    pub timestamp: Option<String>,
+    /// Output directory; overrides the configuration's `output`.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// PostgreSQL connection URL.
+    #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub database_url: String,
+    /// Output directory holding `migrations/`; overrides the configuration's `output`.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -101,6 +144,7 @@ pub struct Config {
     pub config_source: Option<(String, String)>,
     pub output_dir: PathBuf,
     pub target: Target,
+    pub templates: Option<PathBuf>,
     pub color: bool,
 }
 
@@ -161,7 +205,8 @@ impl Config {
         };
         Ok(Config {
             docs,
-            target: file.target,
+            target: cli.target.unwrap_or(file.target),
+            templates: cli.templates.clone(),
             file,
             config_source,
             output_dir,

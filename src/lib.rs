@@ -7,6 +7,8 @@
 pub mod cli;
 pub mod config;
 pub mod diag;
+pub mod diff;
+pub mod emit;
 pub mod lint;
 pub mod model;
 pub mod run;

@@ -2,10 +2,16 @@
 //! library and write to stdout or disk. Each returns an `Outcome` that main
 //! maps to an exit code, or an error (exit 2).
 
-use crate::cli::{Cli, Command, Config, LintArgs, ModelFormat, SchemaArgs};
+use crate::cli::{
+    ApplyArgs, Cli, Command, Config, LintArgs, MigrationsArgs, ModelFormat, SchemaArgs,
+};
 use crate::diag::{self, Diagnostic, RenderOptions, Severity};
+use crate::emit::migrations::{self, Existing, MigrationError, MigrationRequest, Plan};
+use crate::emit::{self, EmitOptions, OutputFile, Templates};
+use crate::model::physical::RealizeOptions;
 use crate::{LoadOptions, Loaded, lint};
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 /// How a command ended, when it did not fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +39,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<Outcome> {
     match &cli.command {
         Command::Schema(args) => schema(&config, args),
         Command::Lint(args) => lint_command(&config, args),
+        Command::Sql => sql(&config),
+        Command::Migrations(args) => migrations_command(&config, args),
+        Command::Apply(args) => apply(&config, args),
     }
 }
 
@@ -117,4 +126,257 @@ fn lint_command(config: &Config, args: &LintArgs) -> anyhow::Result<Outcome> {
     } else {
         Ok(Outcome::Clean)
     }
+}
+
+impl Config {
+    fn emit_options(&self) -> EmitOptions {
+        EmitOptions {
+            target: self.target,
+            realize: RealizeOptions {
+                stubs: self.file.stubs,
+                enforce_documented_enums: self.file.enforce_documented_enums,
+                updated_at_trigger: self.file.updated_at_trigger,
+            },
+        }
+    }
+}
+
+/// Loads the documents and refuses to go on when they hold errors: output
+/// generated from a document we could not read would be wrong.
+fn load_for_generation(config: &Config) -> anyhow::Result<Result<Loaded, Outcome>> {
+    let loaded = load(config)?;
+    report_errors(&loaded, config);
+    if loaded
+        .diagnostics
+        .iter()
+        .any(|d| d.severity == Severity::Error)
+    {
+        eprintln!("error: the documents have errors (above); nothing was generated");
+        return Ok(Err(Outcome::InputError));
+    }
+    Ok(Ok(loaded))
+}
+
+fn sql(config: &Config) -> anyhow::Result<Outcome> {
+    let loaded = match load_for_generation(config)? {
+        Ok(loaded) => loaded,
+        Err(outcome) => return Ok(outcome),
+    };
+    let templates = Templates::load(config.templates.as_deref())?;
+    let text = emit::sql::full_ddl(&loaded.schema, &config.emit_options(), &templates)?;
+    std::io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(Outcome::Clean)
+}
+
+fn read_existing(dir: &Path) -> anyhow::Result<Existing> {
+    let mut existing = Existing::default();
+    let migrations = dir.join(migrations::DIRECTORY);
+    if migrations.is_dir() {
+        for entry in std::fs::read_dir(&migrations)? {
+            let path = entry?.path();
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            if name.ends_with(".sql") {
+                existing
+                    .migrations
+                    .insert(name, std::fs::read_to_string(&path)?);
+            }
+        }
+    }
+    let read_optional = |path: PathBuf| -> anyhow::Result<Option<String>> {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
+        }
+    };
+    existing.snapshot = read_optional(dir.join(migrations::SNAPSHOT))?;
+    existing.checksums = read_optional(dir.join(migrations::CHECKSUMS))?;
+    Ok(existing)
+}
+
+fn migrations_command(config: &Config, args: &MigrationsArgs) -> anyhow::Result<Outcome> {
+    let loaded = match load_for_generation(config)? {
+        Ok(loaded) => loaded,
+        Err(outcome) => return Ok(outcome),
+    };
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| config.output_dir.clone());
+    let existing = read_existing(&out_dir)?;
+    let templates = Templates::load(config.templates.as_deref())?;
+    let version = args
+        .timestamp
+        .clone()
+        .unwrap_or_else(|| chrono::Utc::now().format("%Y%m%d%H%M%S").to_string());
+    let request = MigrationRequest {
+        name: &args.name,
+        version: &version,
+        allow_destructive: args.allow_destructive,
+    };
+    let plan = match migrations::plan(
+        &loaded.schema,
+        &existing,
+        &request,
+        &config.emit_options(),
+        &templates,
+    ) {
+        Ok(plan) => plan,
+        Err(MigrationError::Edited(files)) => {
+            eprintln!("error: migration files were changed after they were generated:");
+            for file in files {
+                eprintln!(
+                    "  {}",
+                    out_dir.join(migrations::DIRECTORY).join(file).display()
+                );
+            }
+            eprintln!(
+                "help: restore them (git checkout) and put the change in the documents instead"
+            );
+            return Ok(Outcome::Findings);
+        }
+        Err(other) => return Err(other.into()),
+    };
+    match plan {
+        Plan::UpToDate => {
+            eprintln!("no changes: the migrations already capture the documents; nothing written");
+            Ok(Outcome::Clean)
+        }
+        Plan::Refused { destructive } => {
+            eprintln!("error: the documents' changes include destructive steps:");
+            for change in &destructive {
+                eprintln!("  - {}", change.describe());
+            }
+            eprintln!("help: rerun with --allow-destructive to write them");
+            Ok(Outcome::InputError)
+        }
+        Plan::Write {
+            files,
+            changes,
+            up_name,
+        } => {
+            if args.check {
+                eprintln!(
+                    "the documents changed and no migration captures it ({} change(s)); run `gen migrations`",
+                    changes.len()
+                );
+                return Ok(Outcome::Findings);
+            }
+            let summary = write_outputs(&out_dir, &files)?;
+            eprintln!(
+                "wrote {} with {} change(s) into {} ({} file(s) written, {} unchanged)",
+                up_name,
+                changes.len(),
+                out_dir.join(migrations::DIRECTORY).display(),
+                summary.written,
+                summary.unchanged
+            );
+            Ok(Outcome::Clean)
+        }
+    }
+}
+
+/// Hides the password of a connection URL in messages.
+pub fn mask_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((credentials, host)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match credentials.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+fn apply(config: &Config, args: &ApplyArgs) -> anyhow::Result<Outcome> {
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| config.output_dir.clone());
+    let directory = out_dir.join(migrations::DIRECTORY);
+    let masked = mask_url(&args.database_url);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let migrator = sqlx::migrate::Migrator::new(directory.as_path())
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("cannot read migrations in {}: {e}", directory.display())
+            })?;
+        use sqlx::Connection;
+        // One plain connection: a pool would hide the cause of a failure
+        // behind "pool timed out".
+        let mut connection = sqlx::PgConnection::connect(&args.database_url)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot connect to {masked}: {}",
+                    mask_in(&e.to_string(), &args.database_url)
+                )
+            })?;
+        migrator
+            .run(&mut connection)
+            .await
+            .map_err(|e| anyhow::anyhow!("applying migrations to {masked} failed: {e}"))?;
+        connection.close().await?;
+        eprintln!(
+            "applied migrations from {} to {masked}",
+            directory.display()
+        );
+        Ok(Outcome::Clean)
+    })
+}
+
+/// Replaces the URL, if an error message repeats it, with its masked form.
+fn mask_in(message: &str, url: &str) -> String {
+    message.replace(url, &mask_url(url))
+}
+
+/// What `write_outputs` did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct WriteSummary {
+    pub written: usize,
+    pub unchanged: usize,
+}
+
+/// Writes files under `dir` atomically: each goes to a temporary file in its
+/// own directory and is renamed into place, so a failed or killed run leaves
+/// the previous file whole. Files whose contents are unchanged are not
+/// touched, so their modification times stay and build tools stay quiet.
+pub fn write_outputs(dir: &Path, files: &[OutputFile]) -> anyhow::Result<WriteSummary> {
+    let mut summary = WriteSummary::default();
+    for file in files {
+        let path = dir.join(&file.path);
+        if std::fs::read(&path).is_ok_and(|old| old == file.contents.as_bytes()) {
+            summary.unchanged += 1;
+            continue;
+        }
+        let parent = path.parent().unwrap_or(dir);
+        std::fs::create_dir_all(parent)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", parent.display()))?;
+        let mut temporary = tempfile::Builder::new()
+            .prefix(".gen-")
+            .suffix(".tmp")
+            .tempfile_in(parent)
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot create a temporary file in {}: {e}",
+                    parent.display()
+                )
+            })?;
+        temporary.write_all(file.contents.as_bytes())?;
+        temporary.as_file().sync_all()?;
+        temporary
+            .persist(&path)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+        summary.written += 1;
+    }
+    Ok(summary)
 }

@@ -223,3 +223,155 @@ fn config_sources_and_overrides_apply() {
     assert_eq!(price["type"], "numeric(12,2)");
     assert_eq!(price["nullable"], false);
 }
+
+/// A documents directory and an output directory for migration runs.
+struct MigrationProject {
+    dir: tempfile::TempDir,
+}
+
+impl MigrationProject {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        fs::copy(
+            support::root().join("tests/fixtures/roundtrip/base.md"),
+            dir.path().join("doc.md"),
+        )
+        .unwrap();
+        MigrationProject { dir }
+    }
+
+    fn run(&self, extra: &[&str]) -> std::process::Output {
+        gen_cmd()
+            .arg("migrations")
+            .arg("--docs")
+            .arg(self.dir.path().join("doc.md"))
+            .arg("--out")
+            .arg(self.dir.path().join("out"))
+            .args(extra)
+            .output()
+            .unwrap()
+    }
+
+    fn migrations(&self) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(self.dir.path().join("out/migrations"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn edit_doc(&self, from: &str, to: &str) {
+        let path = self.dir.path().join("doc.md");
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from));
+        fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    }
+}
+
+#[test]
+fn a_second_run_with_unchanged_docs_writes_nothing() {
+    let project = MigrationProject::new();
+    let first = project.run(&["--timestamp", "20260101000000"]);
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let files = project.migrations();
+    assert_eq!(
+        files,
+        [
+            "20260101000000_schema.down.sql",
+            "20260101000000_schema.up.sql",
+            "checksums.sha256"
+        ]
+    );
+    let mtime = |name: &str| {
+        fs::metadata(project.dir.path().join("out/migrations").join(name))
+            .unwrap()
+            .modified()
+            .unwrap()
+    };
+    let before = mtime("checksums.sha256");
+    let second = project.run(&[]);
+    assert_eq!(second.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&second.stderr).contains("nothing written"));
+    assert_eq!(project.migrations(), files);
+    assert_eq!(
+        mtime("checksums.sha256"),
+        before,
+        "unchanged files are not rewritten"
+    );
+    assert_eq!(project.run(&["--check"]).status.code(), Some(0));
+}
+
+#[test]
+fn check_fails_when_the_docs_change_and_a_new_migration_captures_it() {
+    let project = MigrationProject::new();
+    project.run(&["--timestamp", "20260101000000"]);
+    project.edit_doc(
+        "| rating | decimal | YES | Average rating |",
+        "| rating | decimal | YES | Average rating |\n| city | varchar | YES | City |",
+    );
+    let check = project.run(&["--check"]);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&check.stderr).contains("no migration captures it"));
+    assert_eq!(project.migrations().len(), 3, "--check writes nothing");
+    let write = project.run(&["--name", "add_city", "--timestamp", "20260102000000"]);
+    assert_eq!(write.status.code(), Some(0));
+    let up = fs::read_to_string(
+        project
+            .dir
+            .path()
+            .join("out/migrations/20260102000000_add_city.up.sql"),
+    )
+    .unwrap();
+    assert!(
+        up.contains("ALTER TABLE public.stores ADD COLUMN city character varying;"),
+        "{up}"
+    );
+    assert_eq!(project.run(&["--check"]).status.code(), Some(0));
+}
+
+#[test]
+fn an_edited_migration_is_detected_even_across_line_endings() {
+    let project = MigrationProject::new();
+    project.run(&["--timestamp", "20260101000000"]);
+    let up = project
+        .dir
+        .path()
+        .join("out/migrations/20260101000000_schema.up.sql");
+    let text = fs::read_to_string(&up).unwrap();
+    // CRLF alone is not an edit.
+    fs::write(&up, text.replace('\n', "\r\n")).unwrap();
+    assert_eq!(project.run(&[]).status.code(), Some(0));
+    fs::write(&up, text.replace("CREATE TABLE", "CREATE UNLOGGED TABLE")).unwrap();
+    let output = project.run(&[]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("20260101000000_schema.up.sql"), "{stderr}");
+    assert_eq!(project.run(&["--check"]).status.code(), Some(1));
+}
+
+#[test]
+fn destructive_steps_are_refused_and_listed_unless_allowed() {
+    let project = MigrationProject::new();
+    project.run(&["--timestamp", "20260101000000"]);
+    project.edit_doc("| rating | decimal | YES | Average rating |\n", "");
+    project.edit_doc("credits DECIMAL(10,2)", "credits DECIMAL(8,2)");
+    let refused = project.run(&[]);
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("drop column stores.rating"), "{stderr}");
+    assert!(
+        stderr.contains("change type of owners.credits from numeric(10,2) to numeric(8,2)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--allow-destructive"), "{stderr}");
+    assert_eq!(project.migrations().len(), 3);
+    let allowed = project.run(&["--allow-destructive", "--timestamp", "20260102000000"]);
+    assert_eq!(allowed.status.code(), Some(0));
+    assert_eq!(project.migrations().len(), 5);
+}

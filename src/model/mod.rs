@@ -7,6 +7,7 @@
 pub mod inflect;
 pub mod json_shape;
 pub mod lower;
+pub mod physical;
 pub mod types;
 
 pub use json_shape::JsonShape;
@@ -152,6 +153,18 @@ pub struct Table {
     /// Places the table is named: app mappings, duplicates, prose, FKs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mentions: Vec<Mention>,
+    /// How the winning definition was written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub defined_by: Option<DefinitionKind>,
+    /// A stub created for a name-only table that FKs point at: `id` and the
+    /// audit timestamps, because its columns are undocumented.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stub: bool,
+    /// Row Level Security enabled (deny by default unless a policy allows).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rls_enabled: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub triggers: Vec<Trigger>,
     /// Every place the table is defined with columns; more than one when two
     /// sources document it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -177,6 +190,10 @@ impl Table {
             policies: Vec::new(),
             rls_rules: Vec::new(),
             mentions: Vec::new(),
+            defined_by: None,
+            stub: false,
+            rls_enabled: false,
+            triggers: Vec::new(),
             definitions: Vec::new(),
             source,
         }
@@ -245,6 +262,27 @@ impl Column {
             source,
         }
     }
+}
+
+/// How a table's columns were documented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DefinitionKind {
+    /// A Markdown column table: types and nullability, little else.
+    Markdown,
+    /// A CREATE TABLE: exact, including defaults and constraints.
+    Sql,
+}
+
+/// A row trigger calling a function, such as the optional `updated_at` one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Trigger {
+    pub name: String,
+    /// `BEFORE UPDATE`, `AFTER INSERT OR UPDATE`…
+    pub timing: String,
+    /// Schema-qualified function name, called with no arguments.
+    pub function: String,
 }
 
 /// A placeholder row such as `[... property fields mirror properties table ...]`.
@@ -555,6 +593,9 @@ pub struct Function {
     pub name: String,
     /// `name(type, type)`: the identity PostgreSQL uses for DROP FUNCTION.
     pub signature: String,
+    /// Argument types, in order.
+    #[serde(default)]
+    pub arguments: Vec<PgType>,
     pub definition: String,
     pub source: Source,
 }

@@ -209,6 +209,7 @@ impl<'a> Walker<'a> {
             return;
         }
         table.documentation = Documentation::Full;
+        table.defined_by = Some(crate::model::DefinitionKind::Markdown);
         table.source = source.clone();
         table.definitions.push(source);
         table.claimed_columns = Some(claimed);

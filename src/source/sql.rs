@@ -205,14 +205,16 @@ fn lower_statement(statement: Statement, text: &str, source: &Source, facts: &mu
         }
         Statement::CreateFunction(create) => {
             let name = object_name(&create.name);
-            let argument_types: Vec<String> = create
+            let arguments: Vec<PgType> = create
                 .args
                 .unwrap_or_default()
                 .iter()
-                .map(|a| PgType::parse(&a.data_type.to_string()).to_sql(None))
+                .map(|a| PgType::parse(&a.data_type.to_string()))
                 .collect();
+            let argument_types: Vec<String> = arguments.iter().map(|t| t.to_sql(None)).collect();
             facts.functions.push(Function {
                 signature: format!("{name}({})", argument_types.join(", ")),
+                arguments,
                 name,
                 definition: format!("{};", text.trim_end()),
                 source: source.clone(),
@@ -387,6 +389,7 @@ fn lower_create_table(
     }
     let mut table = Table::new(&name, Documentation::Full, source.clone());
     table.definitions.push(source.clone());
+    table.defined_by = Some(crate::model::DefinitionKind::Sql);
     for def in &create.columns {
         // Identifier spans are relative to the statement's own text.
         let column_line = source.line + (def.name.span.start.line.max(1) as u32) - 1;

@@ -92,3 +92,4 @@ pub fn check(fixture: &Path) -> Schema {
     );
     schema
 }
+pub mod db;

@@ -1,0 +1,633 @@
+//! The structural diff: `diff(old, new)` lists the changes that turn one
+//! realised schema into the other, in an order PostgreSQL can apply. The same
+//! list drives migrations (old = last snapshot), `gen sql` (old = empty), the
+//! down migrations (the diff reversed) and the drift check (old = the live
+//! database). It compares structure, never rendered text.
+
+pub mod order;
+
+use crate::model::{
+    CheckConstraint, Column, ForeignKey, Function, Index, PgType, Policy, PrimaryKey, Schema,
+    Table, Trigger, UniqueConstraint,
+};
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+/// A table constraint, whatever its kind.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Constraint {
+    PrimaryKey(PrimaryKey),
+    Unique(UniqueConstraint),
+    Check(CheckConstraint),
+    ForeignKey(ForeignKey),
+}
+
+impl Constraint {
+    pub fn name(&self) -> &str {
+        let name = match self {
+            Constraint::PrimaryKey(c) => &c.name,
+            Constraint::Unique(c) => &c.name,
+            Constraint::Check(c) => &c.name,
+            Constraint::ForeignKey(c) => &c.name,
+        };
+        name.as_deref().unwrap_or("")
+    }
+
+    /// What the constraint means, without where it was written.
+    fn meaning(&self) -> String {
+        match self {
+            Constraint::PrimaryKey(c) => format!("pk {:?}", c.columns),
+            Constraint::Unique(c) => format!("unique {:?}", c.columns),
+            Constraint::Check(c) => format!("check {}", c.expression),
+            Constraint::ForeignKey(c) => format!(
+                "fk {:?} {} {:?} {:?} {:?}",
+                c.columns, c.references, c.referenced_columns, c.on_delete, c.on_update
+            ),
+        }
+    }
+
+    fn is_foreign_key(&self) -> bool {
+        matches!(self, Constraint::ForeignKey(_))
+    }
+}
+
+/// All constraints of a table, primary key first.
+pub fn constraints(table: &Table) -> Vec<Constraint> {
+    let mut out = Vec::new();
+    if let Some(pk) = &table.primary_key {
+        out.push(Constraint::PrimaryKey(pk.clone()));
+    }
+    out.extend(
+        table
+            .unique_constraints
+            .iter()
+            .cloned()
+            .map(Constraint::Unique),
+    );
+    out.extend(
+        table
+            .check_constraints
+            .iter()
+            .cloned()
+            .map(Constraint::Check),
+    );
+    out.extend(
+        table
+            .foreign_keys
+            .iter()
+            .cloned()
+            .map(Constraint::ForeignKey),
+    );
+    out
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Change {
+    CreateExtension {
+        name: String,
+        schema: Option<String>,
+    },
+    DropExtension {
+        name: String,
+    },
+    /// The table with only the constraints that can be written inline.
+    CreateTable {
+        table: Box<Table>,
+    },
+    DropTable {
+        table: String,
+    },
+    AddColumn {
+        table: String,
+        column: Column,
+    },
+    DropColumn {
+        table: String,
+        column: String,
+    },
+    AlterColumnType {
+        table: String,
+        column: String,
+        from: PgType,
+        to: PgType,
+    },
+    SetNotNull {
+        table: String,
+        column: String,
+    },
+    DropNotNull {
+        table: String,
+        column: String,
+    },
+    SetDefault {
+        table: String,
+        column: String,
+        default: String,
+    },
+    DropDefault {
+        table: String,
+        column: String,
+    },
+    AddConstraint {
+        table: String,
+        constraint: Constraint,
+    },
+    DropConstraint {
+        table: String,
+        name: String,
+    },
+    CreateIndex {
+        table: String,
+        index: Index,
+    },
+    DropIndex {
+        table: String,
+        name: String,
+    },
+    CreateFunction {
+        function: Function,
+    },
+    DropFunction {
+        function: Function,
+    },
+    CreateTrigger {
+        table: String,
+        trigger: Trigger,
+    },
+    DropTrigger {
+        table: String,
+        name: String,
+    },
+    CommentOnTable {
+        table: String,
+        comment: Option<String>,
+    },
+    CommentOnColumn {
+        table: String,
+        column: String,
+        comment: Option<String>,
+    },
+    EnableRls {
+        table: String,
+    },
+    DisableRls {
+        table: String,
+    },
+    CreatePolicy {
+        table: String,
+        policy: Policy,
+    },
+    DropPolicy {
+        table: String,
+        name: String,
+    },
+}
+
+impl Change {
+    /// Steps that lose data: refused by `gen migrations` unless allowed.
+    pub fn is_destructive(&self) -> bool {
+        match self {
+            Change::DropTable { .. } | Change::DropColumn { .. } => true,
+            Change::AlterColumnType { from, to, .. } => !is_widening(from, to),
+            _ => false,
+        }
+    }
+
+    /// One line for people: what the change does.
+    pub fn describe(&self) -> String {
+        match self {
+            Change::CreateExtension { name, .. } => format!("create extension {name}"),
+            Change::DropExtension { name } => format!("drop extension {name}"),
+            Change::CreateTable { table } => format!("create table {}", table.name),
+            Change::DropTable { table } => format!("drop table {table}"),
+            Change::AddColumn { table, column } => format!("add column {table}.{}", column.name),
+            Change::DropColumn { table, column } => format!("drop column {table}.{column}"),
+            Change::AlterColumnType {
+                table,
+                column,
+                from,
+                to,
+            } => {
+                format!("change type of {table}.{column} from {from} to {to}")
+            }
+            Change::SetNotNull { table, column } => format!("set {table}.{column} NOT NULL"),
+            Change::DropNotNull { table, column } => format!("drop NOT NULL on {table}.{column}"),
+            Change::SetDefault {
+                table,
+                column,
+                default,
+            } => {
+                format!("set default of {table}.{column} to {default}")
+            }
+            Change::DropDefault { table, column } => format!("drop default of {table}.{column}"),
+            Change::AddConstraint { table, constraint } => {
+                format!("add constraint {} on {table}", constraint.name())
+            }
+            Change::DropConstraint { table, name } => format!("drop constraint {name} on {table}"),
+            Change::CreateIndex { index, .. } => format!("create index {}", index.name),
+            Change::DropIndex { name, .. } => format!("drop index {name}"),
+            Change::CreateFunction { function } => {
+                format!("create function {}", function.signature)
+            }
+            Change::DropFunction { function } => format!("drop function {}", function.signature),
+            Change::CreateTrigger { table, trigger } => {
+                format!("create trigger {} on {table}", trigger.name)
+            }
+            Change::DropTrigger { table, name } => format!("drop trigger {name} on {table}"),
+            Change::CommentOnTable { table, .. } => format!("comment on table {table}"),
+            Change::CommentOnColumn { table, column, .. } => {
+                format!("comment on column {table}.{column}")
+            }
+            Change::EnableRls { table } => format!("enable row level security on {table}"),
+            Change::DisableRls { table } => format!("disable row level security on {table}"),
+            Change::CreatePolicy { table, policy } => {
+                format!("create policy {} on {table}", policy.name)
+            }
+            Change::DropPolicy { table, name } => format!("drop policy {name} on {table}"),
+        }
+    }
+}
+
+/// Whether every value of `from` fits `to` unchanged.
+pub fn is_widening(from: &PgType, to: &PgType) -> bool {
+    use PgType::*;
+    match (from, to) {
+        (a, b) if a == b => true,
+        (Varchar(_), Text) | (Varchar(_), Varchar(None)) => true,
+        (Varchar(Some(a)), Varchar(Some(b))) => b >= a,
+        (SmallInt, Integer | BigInt | Numeric(None)) | (Integer, BigInt | Numeric(None)) => true,
+        (BigInt, Numeric(None)) => true,
+        (Numeric(Some(_)), Numeric(None)) => true,
+        (Numeric(Some((p1, s1))), Numeric(Some((p2, s2)))) => s2 >= s1 && p2 - s2 >= p1 - s1,
+        (Real, DoublePrecision) => true,
+        (Timestamp, Timestamptz) => false,
+        (Json, Jsonb) => true,
+        _ => false,
+    }
+}
+
+pub fn diff(old: &Schema, new: &Schema) -> Vec<Change> {
+    let mut out = Vec::new();
+    let kept: Vec<(&Table, &Table)> = old
+        .tables
+        .values()
+        .filter_map(|o| new.tables.get(&o.name).map(|n| (o, n)))
+        .collect();
+    let created: Vec<&Table> = new
+        .tables
+        .values()
+        .filter(|t| !old.tables.contains_key(&t.name))
+        .collect();
+    let dropped: Vec<&Table> = old
+        .tables
+        .values()
+        .filter(|t| !new.tables.contains_key(&t.name))
+        .collect();
+
+    // Extensions first: types and functions in what follows may need them.
+    for (name, extension) in &new.extensions {
+        if !old.extensions.contains_key(name) {
+            out.push(Change::CreateExtension {
+                name: name.clone(),
+                schema: extension.schema.clone(),
+            });
+        }
+    }
+
+    // Remove what goes away or changes on tables that stay, foreign keys
+    // first so that nothing still depends on what follows.
+    for (o, n) in &kept {
+        for trigger in &o.triggers {
+            if !n.triggers.contains(trigger) {
+                out.push(Change::DropTrigger {
+                    table: o.name.clone(),
+                    name: trigger.name.clone(),
+                });
+            }
+        }
+        for policy in &o.policies {
+            if !n.policies.iter().any(|p| same_policy(p, policy)) {
+                out.push(Change::DropPolicy {
+                    table: o.name.clone(),
+                    name: policy.name.clone(),
+                });
+            }
+        }
+    }
+    for foreign_keys_pass in [true, false] {
+        for (o, n) in &kept {
+            let new_constraints = constraints(n);
+            for constraint in constraints(o) {
+                if constraint.is_foreign_key() != foreign_keys_pass {
+                    continue;
+                }
+                let survives = new_constraints
+                    .iter()
+                    .any(|c| c.name() == constraint.name() && c.meaning() == constraint.meaning());
+                if !survives {
+                    out.push(Change::DropConstraint {
+                        table: o.name.clone(),
+                        name: constraint.name().to_owned(),
+                    });
+                }
+            }
+        }
+    }
+    for (o, n) in &kept {
+        for index in &o.indexes {
+            if !n.indexes.iter().any(|i| same_index(i, index)) {
+                out.push(Change::DropIndex {
+                    table: o.name.clone(),
+                    name: index.name.clone(),
+                });
+            }
+        }
+    }
+    for (signature, function) in &old.functions {
+        if new
+            .functions
+            .get(signature)
+            .is_none_or(|f| f.definition != function.definition)
+        {
+            out.push(Change::DropFunction {
+                function: function.clone(),
+            });
+        }
+    }
+
+    // Drop tables in reverse creation order; FKs that close a cycle among
+    // them are dropped first.
+    let (drop_order, cyclic) = order::creation_order(&dropped);
+    for (table, name) in &cyclic {
+        out.push(Change::DropConstraint {
+            table: table.clone(),
+            name: name.clone(),
+        });
+    }
+    for table in drop_order.iter().rev() {
+        out.push(Change::DropTable {
+            table: table.name.clone(),
+        });
+    }
+
+    // Column changes on tables that stay.
+    for (o, n) in &kept {
+        for column in &o.columns {
+            if n.column(&column.name).is_none() {
+                out.push(Change::DropColumn {
+                    table: o.name.clone(),
+                    column: column.name.clone(),
+                });
+            }
+        }
+        for new_column in &n.columns {
+            let Some(old_column) = o.column(&new_column.name) else {
+                continue;
+            };
+            alter_column(&n.name, old_column, new_column, &mut out);
+        }
+    }
+
+    // Create tables in dependency order. FKs to tables that exist by then
+    // are written inline; the rest are added once every table exists.
+    let existing: BTreeSet<&str> = kept.iter().map(|(o, _)| o.name.as_str()).collect();
+    let (create_order, cyclic) = order::creation_order(&created);
+    let mut late_foreign_keys = Vec::new();
+    let mut available: BTreeSet<&str> = existing.clone();
+    for table in create_order {
+        let mut inline = table.clone();
+        inline.indexes.clear();
+        inline.policies.clear();
+        inline.triggers.clear();
+        inline.foreign_keys.retain(|fk| {
+            let target = fk.references.table.as_str();
+            let ready = fk.references.is_external()
+                || target == table.name
+                || (available.contains(target)
+                    && !cyclic
+                        .contains(&(table.name.clone(), fk.name.clone().unwrap_or_default())));
+            if !ready {
+                late_foreign_keys.push(Change::AddConstraint {
+                    table: table.name.clone(),
+                    constraint: Constraint::ForeignKey(fk.clone()),
+                });
+            }
+            ready
+        });
+        available.insert(table.name.as_str());
+        out.push(Change::CreateTable {
+            table: Box::new(inline),
+        });
+    }
+
+    // New columns and constraints on tables that stay.
+    for (o, n) in &kept {
+        for column in &n.columns {
+            if o.column(&column.name).is_none() {
+                out.push(Change::AddColumn {
+                    table: n.name.clone(),
+                    column: column.clone(),
+                });
+            }
+        }
+    }
+    for foreign_keys_pass in [false, true] {
+        for (o, n) in &kept {
+            let old_constraints = constraints(o);
+            for constraint in constraints(n) {
+                if constraint.is_foreign_key() != foreign_keys_pass {
+                    continue;
+                }
+                let existed = old_constraints
+                    .iter()
+                    .any(|c| c.name() == constraint.name() && c.meaning() == constraint.meaning());
+                if !existed {
+                    out.push(Change::AddConstraint {
+                        table: n.name.clone(),
+                        constraint,
+                    });
+                }
+            }
+        }
+    }
+    out.extend(late_foreign_keys);
+
+    // Indexes, functions, triggers.
+    for table in new.tables.values() {
+        let old_table = old.tables.get(&table.name);
+        for index in &table.indexes {
+            if !old_table.is_some_and(|o| o.indexes.iter().any(|i| same_index(i, index))) {
+                out.push(Change::CreateIndex {
+                    table: table.name.clone(),
+                    index: index.clone(),
+                });
+            }
+        }
+    }
+    for (signature, function) in &new.functions {
+        if old
+            .functions
+            .get(signature)
+            .is_none_or(|f| f.definition != function.definition)
+        {
+            out.push(Change::CreateFunction {
+                function: function.clone(),
+            });
+        }
+    }
+    for table in new.tables.values() {
+        let old_table = old.tables.get(&table.name);
+        for trigger in &table.triggers {
+            if !old_table.is_some_and(|o| o.triggers.contains(trigger)) {
+                out.push(Change::CreateTrigger {
+                    table: table.name.clone(),
+                    trigger: trigger.clone(),
+                });
+            }
+        }
+    }
+
+    // Comments: the database carries the documentation.
+    for table in new.tables.values() {
+        let old_table = old.tables.get(&table.name);
+        let comment = table.meta.purpose.clone();
+        let old_comment = old_table.and_then(|o| o.meta.purpose.clone());
+        if comment != old_comment && (old_table.is_some() || comment.is_some()) {
+            out.push(Change::CommentOnTable {
+                table: table.name.clone(),
+                comment,
+            });
+        }
+        for column in &table.columns {
+            let old_comment = old_table
+                .and_then(|o| o.column(&column.name))
+                .and_then(|c| c.description.clone());
+            let existed = old_table.is_some_and(|o| o.column(&column.name).is_some());
+            if column.description != old_comment && (existed || column.description.is_some()) {
+                out.push(Change::CommentOnColumn {
+                    table: table.name.clone(),
+                    column: column.name.clone(),
+                    comment: column.description.clone(),
+                });
+            }
+        }
+    }
+
+    // Row Level Security and policies.
+    for table in new.tables.values() {
+        let old_table = old.tables.get(&table.name);
+        let was_enabled = old_table.is_some_and(|o| o.rls_enabled);
+        if table.rls_enabled && !was_enabled {
+            out.push(Change::EnableRls {
+                table: table.name.clone(),
+            });
+        }
+        if !table.rls_enabled && was_enabled {
+            out.push(Change::DisableRls {
+                table: table.name.clone(),
+            });
+        }
+        for policy in &table.policies {
+            if !old_table.is_some_and(|o| o.policies.iter().any(|p| same_policy(p, policy))) {
+                out.push(Change::CreatePolicy {
+                    table: table.name.clone(),
+                    policy: policy.clone(),
+                });
+            }
+        }
+    }
+
+    for name in old.extensions.keys() {
+        if !new.extensions.contains_key(name) {
+            out.push(Change::DropExtension { name: name.clone() });
+        }
+    }
+    out
+}
+
+/// Type, nullability and default of one column. A default is dropped before
+/// a type change and set after it, so the default never blocks the cast.
+fn alter_column(table: &str, old: &Column, new: &Column, out: &mut Vec<Change>) {
+    let t = || table.to_owned();
+    let c = || new.name.clone();
+    let type_changes = old.ty != new.ty;
+    let default_changes = old.default != new.default || (type_changes && new.default.is_some());
+    if default_changes && old.default.is_some() {
+        out.push(Change::DropDefault {
+            table: t(),
+            column: c(),
+        });
+    }
+    if type_changes {
+        out.push(Change::AlterColumnType {
+            table: t(),
+            column: c(),
+            from: old.ty.clone(),
+            to: new.ty.clone(),
+        });
+    }
+    if old.nullable && !new.nullable {
+        out.push(Change::SetNotNull {
+            table: t(),
+            column: c(),
+        });
+    }
+    if !old.nullable && new.nullable {
+        out.push(Change::DropNotNull {
+            table: t(),
+            column: c(),
+        });
+    }
+    if default_changes && let Some(default) = &new.default {
+        out.push(Change::SetDefault {
+            table: t(),
+            column: c(),
+            default: default.clone(),
+        });
+    }
+}
+
+fn same_index(a: &Index, b: &Index) -> bool {
+    a.name == b.name && a.columns == b.columns && a.method == b.method && a.unique == b.unique
+}
+
+/// Policies are the same when they mean the same: name, command, roles,
+/// permissiveness and both expressions.
+fn same_policy(a: &Policy, b: &Policy) -> bool {
+    let roles = |p: &Policy| p.roles.iter().cloned().collect::<BTreeSet<_>>();
+    a.name == b.name
+        && a.command == b.command
+        && roles(a) == roles(b)
+        && a.permissive == b.permissive
+        && a.using == b.using
+        && a.with_check == b.with_check
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn widening_and_narrowing() {
+        assert!(is_widening(&PgType::Varchar(Some(10)), &PgType::Text));
+        assert!(is_widening(&PgType::Integer, &PgType::BigInt));
+        assert!(is_widening(
+            &PgType::Numeric(Some((10, 2))),
+            &PgType::Numeric(Some((12, 2)))
+        ));
+        assert!(!is_widening(
+            &PgType::Numeric(Some((10, 4))),
+            &PgType::Numeric(Some((10, 2)))
+        ));
+        assert!(!is_widening(&PgType::Text, &PgType::Integer));
+        assert!(!is_widening(&PgType::BigInt, &PgType::Integer));
+    }
+
+    #[test]
+    fn identical_schemas_have_no_changes() {
+        let (schema, _) = crate::build_schema(&[], &Default::default());
+        assert!(diff(&schema, &schema).is_empty());
+    }
+}

@@ -1,0 +1,248 @@
+//! Tera templates: embedded in the binary, overridable file by file with
+//! `--templates DIR`. Everything that lands in SQL is escaped by the filters
+//! registered here, never by hand in a template.
+
+use crate::model::PgType;
+use crate::model::physical::{EXTENSION_SCHEMA, quote_identifier};
+use std::collections::HashMap;
+use std::path::Path;
+use tera::{Tera, Value};
+
+/// The templates shipped with the binary: name and text.
+pub const EMBEDDED: &[(&str, &str)] = &[
+    ("ddl.sql.tera", include_str!("../../templates/ddl.sql.tera")),
+    (
+        "migration.sql.tera",
+        include_str!("../../templates/migration.sql.tera"),
+    ),
+    (
+        "prelude.up.sql.tera",
+        include_str!("../../templates/prelude.up.sql.tera"),
+    ),
+    (
+        "prelude.down.sql.tera",
+        include_str!("../../templates/prelude.down.sql.tera"),
+    ),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("cannot read templates from {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("template error: {0}")]
+    Tera(String),
+}
+
+impl From<tera::Error> for TemplateError {
+    fn from(error: tera::Error) -> Self {
+        // Tera keeps the useful part in the source chain.
+        let mut message = error.to_string();
+        let mut source = std::error::Error::source(&error);
+        while let Some(inner) = source {
+            message.push_str(": ");
+            message.push_str(&inner.to_string());
+            source = inner.source();
+        }
+        TemplateError::Tera(message)
+    }
+}
+
+pub struct Templates {
+    tera: Tera,
+}
+
+impl Templates {
+    /// The embedded templates, with any `*.tera` file in `override_dir`
+    /// replacing the one of the same name.
+    pub fn load(override_dir: Option<&Path>) -> Result<Templates, TemplateError> {
+        let mut tera = Tera::default();
+        let mut sources: Vec<(String, String)> = EMBEDDED
+            .iter()
+            .map(|(name, text)| ((*name).to_owned(), (*text).to_owned()))
+            .collect();
+        if let Some(dir) = override_dir {
+            let read_error = |source| TemplateError::Read {
+                path: dir.display().to_string(),
+                source,
+            };
+            let mut entries: Vec<_> = std::fs::read_dir(dir)
+                .map_err(read_error)?
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "tera"))
+                .collect();
+            entries.sort();
+            for path in entries {
+                let name = path
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
+                let text =
+                    std::fs::read_to_string(&path).map_err(|source| TemplateError::Read {
+                        path: path.display().to_string(),
+                        source,
+                    })?;
+                sources.retain(|(n, _)| *n != name);
+                sources.push((name, text));
+            }
+        }
+        tera.add_raw_templates(sources)?;
+        tera.autoescape_on(vec![]);
+        register_filters(&mut tera);
+        Ok(Templates { tera })
+    }
+
+    pub fn render(&self, name: &str, context: &tera::Context) -> Result<String, TemplateError> {
+        Ok(self.tera.render(name, context)?)
+    }
+}
+
+fn string_arg<'a>(value: &'a Value, filter: &str) -> tera::Result<&'a str> {
+    value
+        .as_str()
+        .ok_or_else(|| tera::Error::msg(format!("{filter} expects a string, got {value}")))
+}
+
+fn register_filters(tera: &mut Tera) {
+    tera.register_filter("sql_ident", |v: &Value, _: &HashMap<String, Value>| {
+        Ok(Value::String(quote_identifier(string_arg(v, "sql_ident")?)))
+    });
+    tera.register_filter("sql_idents", |v: &Value, _: &HashMap<String, Value>| {
+        let items = v
+            .as_array()
+            .ok_or_else(|| tera::Error::msg("sql_idents expects a list of names"))?;
+        let quoted: tera::Result<Vec<String>> = items
+            .iter()
+            .map(|i| string_arg(i, "sql_idents").map(quote_identifier))
+            .collect();
+        Ok(Value::String(quoted?.join(", ")))
+    });
+    tera.register_filter("sql_literal", |v: &Value, _: &HashMap<String, Value>| {
+        Ok(Value::String(match v {
+            Value::Null => "NULL".to_owned(),
+            Value::String(s) => quote_literal(s),
+            other => quote_literal(&other.to_string()),
+        }))
+    });
+    tera.register_filter("sql_table", |v: &Value, _: &HashMap<String, Value>| {
+        let name = string_arg(v, "sql_table")?;
+        Ok(Value::String(qualified(name, "public")))
+    });
+    tera.register_filter("sql_qualified", |v: &Value, _: &HashMap<String, Value>| {
+        let name = string_arg(v, "sql_qualified")?;
+        let parts: Vec<String> = name.split('.').map(quote_identifier).collect();
+        Ok(Value::String(parts.join(".")))
+    });
+    tera.register_filter("sql_type", |v: &Value, _: &HashMap<String, Value>| {
+        let ty = PgType::parse(string_arg(v, "sql_type")?);
+        Ok(Value::String(type_sql(&ty)))
+    });
+    tera.register_filter("sql_types", |v: &Value, _: &HashMap<String, Value>| {
+        let items = v
+            .as_array()
+            .ok_or_else(|| tera::Error::msg("sql_types expects a list of types"))?;
+        let types: tera::Result<Vec<String>> = items
+            .iter()
+            .map(|i| string_arg(i, "sql_types").map(|t| type_sql(&PgType::parse(t))))
+            .collect();
+        Ok(Value::String(types?.join(", ")))
+    });
+    tera.register_filter(
+        "sql_index_expression",
+        |v: &Value, _: &HashMap<String, Value>| {
+            let expression = string_arg(v, "sql_index_expression")?;
+            // Plain column names are quoted; anything else came from a parsed
+            // SQL block and is carried as sqlparser printed it.
+            Ok(Value::String(
+                if crate::model::validate_identifier(expression).is_ok() {
+                    quote_identifier(expression)
+                } else {
+                    expression.to_owned()
+                },
+            ))
+        },
+    );
+}
+
+/// A type as SQL. Unknown types are carried as written only when they are
+/// plain words; anything else is refused by quoting it, which PostgreSQL then
+/// rejects loudly rather than executing it.
+fn type_sql(ty: &PgType) -> String {
+    match ty {
+        PgType::Unknown(raw) => {
+            let plain = raw.chars().all(|c| {
+                c.is_ascii_alphanumeric()
+                    || matches!(c, '_' | ' ' | '(' | ')' | ',' | '.' | '[' | ']')
+            });
+            if plain {
+                raw.clone()
+            } else {
+                quote_identifier(raw)
+            }
+        }
+        other => other.to_sql(Some(EXTENSION_SCHEMA)),
+    }
+}
+
+/// `users` → `public.users`; `auth.users` → `auth.users`.
+fn qualified(name: &str, default_schema: &str) -> String {
+    match name.split_once('.') {
+        Some((schema, table)) => {
+            format!("{}.{}", quote_identifier(schema), quote_identifier(table))
+        }
+        None => format!(
+            "{}.{}",
+            quote_identifier(default_schema),
+            quote_identifier(name)
+        ),
+    }
+}
+
+/// A SQL string literal; backslashes are plain characters in standard strings.
+pub fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_escape_what_they_are_given() {
+        let templates = Templates::load(None).unwrap();
+        let mut tera = templates.tera;
+        tera.add_raw_template(
+            "t",
+            "{{ a | sql_ident }} {{ b | sql_literal }} {{ c | sql_table }} {{ d | sql_type }} {{ e | sql_idents }}",
+        )
+        .unwrap();
+        let mut context = tera::Context::new();
+        context.insert("a", "x\"; DROP TABLE users; --");
+        context.insert("b", "it's");
+        context.insert("c", "auth.users");
+        context.insert("d", "vector(3)");
+        context.insert("e", &["id", "user"]);
+        assert_eq!(
+            tera.render("t", &context).unwrap(),
+            "\"x\"\"; DROP TABLE users; --\" 'it''s' auth.users extensions.vector(3) id, \"user\""
+        );
+    }
+
+    #[test]
+    fn a_template_directory_overrides_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("migration.sql.tera"), "custom {{ title }}").unwrap();
+        let templates = Templates::load(Some(dir.path())).unwrap();
+        let mut context = tera::Context::new();
+        context.insert("title", "x");
+        assert_eq!(
+            templates.render("migration.sql.tera", &context).unwrap(),
+            "custom x"
+        );
+    }
+}

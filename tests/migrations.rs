@@ -1,0 +1,661 @@
+//! Issue #3 against a real PostgreSQL 15 with pgvector: the DDL and the
+//! migrations apply, the catalog holds what the documents say, the Javari
+//! tables match the document's own SQL object by object, down migrations
+//! undo, and incremental migrations round-trip.
+
+mod support;
+
+use schemagen::config::Target;
+use schemagen::emit::migrations::{self, Existing, MigrationRequest, Plan};
+use schemagen::emit::{EmitOptions, OutputFile, Templates};
+use schemagen::model::physical::{RealizeOptions, realize};
+use schemagen::model::{PgType, Schema};
+use schemagen::source::SourceFile;
+use schemagen::{LoadOptions, build_schema};
+use std::collections::BTreeSet;
+use support::db::{Catalog, TestDb, fresh_db};
+
+fn options(target: Target) -> EmitOptions {
+    EmitOptions {
+        target,
+        realize: RealizeOptions::default(),
+    }
+}
+
+fn schema_of(text: &str) -> Schema {
+    let (file, _) = SourceFile::decode("doc.md", text.as_bytes());
+    build_schema(&[file], &LoadOptions::default()).0
+}
+
+fn real_schema() -> Schema {
+    support::real_schema().0
+}
+
+fn prelude() -> String {
+    let templates = Templates::load(None).unwrap();
+    schemagen::emit::sql::prelude(Target::Postgres, &templates, true)
+        .unwrap()
+        .unwrap()
+}
+
+/// Runs a script the way a migration tool would, but with an empty
+/// search_path, so anything unqualified fails.
+async fn run_without_search_path(db: &TestDb, sql: &str) {
+    db.run(&format!("SET LOCAL search_path = '';\n{sql}")).await;
+}
+
+fn plan_files(
+    schema: &Schema,
+    existing: &Existing,
+    version: &str,
+    target: Target,
+) -> Vec<OutputFile> {
+    let templates = Templates::load(None).unwrap();
+    let request = MigrationRequest {
+        name: "test",
+        version,
+        allow_destructive: true,
+    };
+    match migrations::plan(schema, existing, &request, &options(target), &templates).unwrap() {
+        Plan::Write { files, .. } => files,
+        other => panic!("expected files, got {other:?}"),
+    }
+}
+
+fn file<'a>(files: &'a [OutputFile], suffix: &str) -> &'a str {
+    &files
+        .iter()
+        .find(|f| f.path.to_string_lossy().ends_with(suffix))
+        .unwrap_or_else(|| panic!("no {suffix}"))
+        .contents
+}
+
+/// What a later run of `gen migrations` finds on disk after `files`.
+fn existing_after(files: &[OutputFile]) -> Existing {
+    let mut existing = Existing::default();
+    for f in files {
+        let path = f.path.to_string_lossy().into_owned();
+        if path.ends_with(".sql") {
+            existing.migrations.insert(
+                path.rsplit('/').next().unwrap().to_owned(),
+                f.contents.clone(),
+            );
+        } else if path.ends_with(migrations::SNAPSHOT) {
+            existing.snapshot = Some(f.contents.clone());
+        } else if path.ends_with("checksums.sha256") {
+            existing.checksums = Some(f.contents.clone());
+        }
+    }
+    existing
+}
+
+#[tokio::test]
+async fn full_ddl_and_initial_migration_apply_with_the_prelude() {
+    let schema = real_schema();
+    let templates = Templates::load(None).unwrap();
+    let ddl =
+        schemagen::emit::sql::full_ddl(&schema, &options(Target::Postgres), &templates).unwrap();
+    let db = fresh_db().await;
+    run_without_search_path(&db, &ddl).await;
+    assert_eq!(db.catalog().await.tables().len(), 44);
+
+    let files = plan_files(
+        &schema,
+        &Existing::default(),
+        "20260101000000",
+        Target::Postgres,
+    );
+    let migrated = fresh_db().await;
+    run_without_search_path(&migrated, file(&files, ".up.sql")).await;
+    assert_eq!(
+        db.catalog().await.diff(&migrated.catalog().await),
+        "",
+        "gen sql and the migration agree"
+    );
+}
+
+#[tokio::test]
+async fn initial_migration_applies_on_a_supabase_like_database_through_gen_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_db().await;
+    // Supabase already has auth, the roles and `extensions`.
+    db.run(&prelude()).await;
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_gen"))
+        .current_dir(support::root())
+        .args([
+            "migrations",
+            "--target",
+            "supabase",
+            "--timestamp",
+            "20260101000000",
+            "--out",
+        ])
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // sqlx creates its own bookkeeping table unqualified, so `public` must be
+    // on the path; `extensions` is not, which proves our qualification.
+    let url = format!("{}?options=-c%20search_path%3Dpublic", db.url);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_gen"))
+        .current_dir(support::root())
+        .args(["apply", "--database-url", &url, "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let catalog = db.catalog().await;
+    assert_eq!(catalog.tables().len(), 45, "44 tables and _sqlx_migrations");
+    assert!(catalog.facts.contains("extension | vector"));
+}
+
+/// Every documented table, column, type, nullability, default, FK, index
+/// and CHECK, read back from pg_catalog.
+#[tokio::test]
+async fn the_catalog_holds_everything_the_documents_say() {
+    let schema = real_schema();
+    let (realized, _) = realize(&schema, &RealizeOptions::default());
+    let files = plan_files(
+        &schema,
+        &Existing::default(),
+        "20260101000000",
+        Target::Postgres,
+    );
+    let db = fresh_db().await;
+    db.run(file(&files, ".up.sql")).await;
+    let catalog = db.catalog().await;
+
+    let columns: Vec<Vec<String>> = catalog
+        .of_kind("column")
+        .map(|f| f.split(" | ").map(str::to_owned).collect())
+        .collect();
+    let mut checked = 0;
+    for table in schema.documented_tables() {
+        let physical = &realized.tables[&table.name];
+        for column in &physical.columns {
+            let fact = columns
+                .iter()
+                .find(|f| f[1] == table.name && f[2] == column.name)
+                .unwrap_or_else(|| {
+                    panic!("{}.{} missing from the catalog", table.name, column.name)
+                });
+            assert_eq!(
+                PgType::parse(&fact[3]),
+                column.ty,
+                "type of {}.{}",
+                table.name,
+                column.name
+            );
+            assert_eq!(
+                fact[4],
+                format!("notnull={}", !column.nullable),
+                "{}.{}",
+                table.name,
+                column.name
+            );
+            assert_eq!(
+                fact[5] != "default=",
+                column.default.is_some(),
+                "default of {}.{}: {}",
+                table.name,
+                column.name,
+                fact[5]
+            );
+            checked += 1;
+        }
+        let constraints: Vec<&String> = catalog
+            .of_kind("constraint")
+            .filter(|f| f.split(" | ").nth(1) == Some(&table.name))
+            .collect();
+        for fk in &physical.foreign_keys {
+            let name = fk.name.as_deref().unwrap();
+            let fact = constraints
+                .iter()
+                .find(|f| f.contains(&format!(" | {name} | f | ")))
+                .unwrap_or_else(|| panic!("FK {name} missing"));
+            assert!(
+                fact.contains(&format!("REFERENCES {}(", fk.references)),
+                "{fact}"
+            );
+            if let Some(action) = fk.on_delete {
+                assert!(
+                    fact.contains(&format!("ON DELETE {}", action.as_sql())),
+                    "{fact}"
+                );
+            }
+        }
+        for check in &physical.check_constraints {
+            let name = check.name.as_deref().unwrap();
+            assert!(
+                constraints
+                    .iter()
+                    .any(|f| f.contains(&format!(" | {name} | c | CHECK"))),
+                "CHECK {name} missing"
+            );
+        }
+        for index in &physical.indexes {
+            let fact = catalog
+                .of_kind("index")
+                .find(|f| f.contains(&format!(" | {} | ", index.name)))
+                .unwrap_or_else(|| panic!("index {} missing", index.name));
+            assert!(
+                fact.contains(&format!("USING {}", index.method.as_sql())),
+                "{fact}"
+            );
+        }
+    }
+    assert_eq!(checked, 538, "every documented column was checked");
+    assert!(catalog.facts.iter().any(|f| f.starts_with("constraint | messages | messages_conversation_id_fkey | f | FOREIGN KEY (conversation_id) REFERENCES conversations(id) ON DELETE CASCADE")));
+    assert!(catalog.facts.iter().any(|f| f.contains("users_plan_check | c | CHECK ((plan = ANY (ARRAY['free'::text, 'pro'::text, 'enterprise'::text])))")));
+    assert!(
+        catalog
+            .facts
+            .iter()
+            .any(|f| f.starts_with("column | javari_knowledge_base | embedding | vector(1536)"))
+    );
+    assert!(
+        catalog
+            .facts
+            .iter()
+            .any(|f| f.starts_with("column | users | credits_balance | numeric(10,2)"))
+    );
+    assert!(
+        catalog
+            .facts
+            .contains("comment | properties |  | Core property listings database")
+    );
+    assert!(
+        catalog
+            .facts
+            .iter()
+            .any(|f| f.starts_with("comment | profiles |  | Stub for `profiles`"))
+    );
+}
+
+/// The SQL blocks of the Javari document, verbatim, in order.
+fn javari_sql() -> String {
+    let text = std::fs::read_to_string(support::root().join(support::JAVARI)).unwrap();
+    let mut out = String::new();
+    let mut inside = false;
+    for line in text.lines() {
+        match (inside, line.trim()) {
+            (false, "```sql") => inside = true,
+            (true, "```") => {
+                inside = false;
+                out.push('\n');
+            }
+            (true, _) => {
+                out.push_str(line);
+                out.push('\n');
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn javari_tables_match_the_documents_own_sql_object_by_object() {
+    let verbatim = fresh_db().await;
+    verbatim.run(&prelude()).await;
+    verbatim.run(&javari_sql()).await;
+
+    let files = plan_files(
+        &real_schema(),
+        &Existing::default(),
+        "20260101000000",
+        Target::Postgres,
+    );
+    let ours = fresh_db().await;
+    ours.run(file(&files, ".up.sql")).await;
+
+    let javari =
+        schema_of(&std::fs::read_to_string(support::root().join(support::JAVARI)).unwrap());
+    let tables: BTreeSet<String> = javari.documented_tables().map(|t| t.name.clone()).collect();
+    assert_eq!(tables.len(), 26);
+    let structural = |catalog: Catalog| Catalog {
+        facts: catalog
+            .restricted_to(&tables)
+            .facts
+            .into_iter()
+            .filter(|f| {
+                f.starts_with("column |")
+                    || f.starts_with("constraint |")
+                    || f.starts_with("index |")
+            })
+            .collect(),
+    };
+    let (expected, actual) = (
+        structural(verbatim.catalog().await),
+        structural(ours.catalog().await),
+    );
+    assert!(
+        expected.facts.len() > 300,
+        "the comparison covers the tables: {}",
+        expected.facts.len()
+    );
+    assert_eq!(
+        expected.diff(&actual),
+        "",
+        "columns, types, nullability, defaults, constraints and indexes"
+    );
+}
+
+#[tokio::test]
+async fn the_down_migration_returns_the_database_to_empty() {
+    let empty = fresh_db().await.catalog().await;
+    let files = plan_files(
+        &real_schema(),
+        &Existing::default(),
+        "20260101000000",
+        Target::Postgres,
+    );
+    let db = fresh_db().await;
+    db.run(file(&files, ".up.sql")).await;
+    db.run(file(&files, ".down.sql")).await;
+    assert_eq!(empty.diff(&db.catalog().await), "");
+}
+
+/// Edits to the round-trip fixture: (what, text to replace, replacement).
+const EDITS: &[(&str, &str, &str)] = &[
+    (
+        "add table",
+        "```sql\n",
+        "## 3. TAGS (2 columns)\n| Column | Type | Nullable | Description |\n|---|---|---|---|\n| id | uuid | NO | Primary key |\n| label | varchar | NO | Label |\n\n```sql\n",
+    ),
+    ("drop table", "## 2. PRODUCTS", "## PRODUCTS GONE"),
+    (
+        "add column",
+        "| rating | decimal | YES | Average rating |",
+        "| rating | decimal | YES | Average rating |\n| city | varchar | YES | City |",
+    ),
+    (
+        "drop column",
+        "| rating | decimal | YES | Average rating |\n",
+        "",
+    ),
+    ("widen type", "note VARCHAR(200)", "note TEXT"),
+    (
+        "narrow type",
+        "credits DECIMAL(10,2)",
+        "credits DECIMAL(8,2)",
+    ),
+    (
+        "change type family",
+        "| rating | decimal | YES |",
+        "| rating | integer | YES |",
+    ),
+    (
+        "set not null",
+        "| rating | decimal | YES |",
+        "| rating | decimal | NO |",
+    ),
+    (
+        "drop not null",
+        "| title | varchar | NO |",
+        "| title | varchar | YES |",
+    ),
+    (
+        "change default",
+        "quantity INTEGER DEFAULT 1",
+        "quantity INTEGER DEFAULT 2",
+    ),
+    (
+        "drop default",
+        "credits DECIMAL(10,2) DEFAULT 10.00",
+        "credits DECIMAL(10,2)",
+    ),
+    (
+        "add default",
+        "note VARCHAR(200)",
+        "note VARCHAR(200) DEFAULT 'none'",
+    ),
+    (
+        "add index",
+        "- INDEX on name",
+        "- INDEX on name\n- INDEX on rating",
+    ),
+    (
+        "drop index",
+        "CREATE INDEX idx_orders_created_at ON orders(created_at DESC);",
+        "",
+    ),
+    (
+        "change index",
+        "CREATE INDEX idx_orders_owner_id ON orders(owner_id);",
+        "CREATE INDEX idx_orders_owner_id ON orders(owner_id, created_at);",
+    ),
+    (
+        "add FK",
+        "| rating | decimal | YES | Average rating |",
+        "| rating | decimal | YES | Average rating |\n| partner_id | uuid | YES | FK to stores |",
+    ),
+    (
+        "drop FK",
+        "| store_id | uuid | NO | FK to stores |",
+        "| store_id | uuid | NO | Store |",
+    ),
+    (
+        "change ON DELETE",
+        "REFERENCES products(id) ON DELETE SET NULL",
+        "REFERENCES products(id) ON DELETE CASCADE",
+    ),
+    (
+        "add CHECK",
+        "note VARCHAR(200)",
+        "note VARCHAR(200) CHECK (length(note) > 2)",
+    ),
+    (
+        "change CHECK",
+        "CHECK (plan IN ('free', 'pro'))",
+        "CHECK (plan IN ('free', 'pro', 'team'))",
+    ),
+    (
+        "drop UNIQUE",
+        "email TEXT UNIQUE NOT NULL",
+        "email TEXT NOT NULL",
+    ),
+    (
+        "add UNIQUE",
+        "note VARCHAR(200)",
+        "note VARCHAR(200) UNIQUE",
+    ),
+    (
+        "column comment",
+        "| Store name |",
+        "| The store's public name |",
+    ),
+    (
+        "table comment",
+        "**Purpose:** Stores that sell things",
+        "**Purpose:** Shops",
+    ),
+    (
+        "change function",
+        "SELECT count(*) FROM orders",
+        "SELECT count(*)::integer FROM orders",
+    ),
+    (
+        "add extension and vector column",
+        "  note VARCHAR(200),",
+        "  note VARCHAR(200),\n  embedding vector(3),",
+    ),
+    (
+        "FK cycle",
+        "  credits DECIMAL(10,2) DEFAULT 10.00,",
+        "  credits DECIMAL(10,2) DEFAULT 10.00,\n  favourite_store_id UUID REFERENCES stores(id),",
+    ),
+];
+
+#[tokio::test]
+async fn incremental_migrations_round_trip_for_every_edit() {
+    let base =
+        std::fs::read_to_string(support::root().join("tests/fixtures/roundtrip/base.md")).unwrap();
+    let a = schema_of(&base);
+    let initial = plan_files(&a, &Existing::default(), "20260101000000", Target::Postgres);
+    let after_a = fresh_db().await;
+    after_a.run(file(&initial, ".up.sql")).await;
+    let catalog_a = after_a.catalog().await;
+    assert!(EDITS.len() >= 20);
+    for (what, from, to) in EDITS {
+        assert!(base.contains(from), "edit `{what}` does not apply");
+        let edited = base.replacen(from, to, 1);
+        let b = schema_of(&edited);
+        let step = plan_files(
+            &b,
+            &existing_after(&initial),
+            "20260102000000",
+            Target::Postgres,
+        );
+
+        let migrated = fresh_db().await;
+        migrated.run(file(&initial, ".up.sql")).await;
+        migrated.run(file(&step, ".up.sql")).await;
+        let fresh_b = fresh_db().await;
+        fresh_b
+            .run(file(
+                &plan_files(&b, &Existing::default(), "20260101000000", Target::Postgres),
+                ".up.sql",
+            ))
+            .await;
+        let (catalog_migrated, catalog_b) = (migrated.catalog().await, fresh_b.catalog().await);
+        assert_ne!(
+            catalog_a.diff(&catalog_b),
+            "",
+            "edit `{what}` changes nothing"
+        );
+        assert_eq!(
+            catalog_b.diff(&catalog_migrated),
+            "",
+            "edit `{what}`: initial(A) + diff(A→B) differs from a fresh B\n--- up ---\n{}",
+            file(&step, ".up.sql")
+        );
+        migrated.run(file(&step, ".down.sql")).await;
+        assert_eq!(
+            catalog_a.diff(&migrated.catalog().await),
+            "",
+            "edit `{what}`: the down migration does not bring back A\n--- down ---\n{}",
+            file(&step, ".down.sql")
+        );
+        migrated.drop_database().await;
+        fresh_b.drop_database().await;
+    }
+}
+
+fn realize_options(configure: impl FnOnce(&mut RealizeOptions)) -> EmitOptions {
+    let mut options = options(Target::Postgres);
+    configure(&mut options.realize);
+    options
+}
+
+async fn migrated_with(schema: &Schema, emit: &EmitOptions) -> TestDb {
+    let templates = Templates::load(None).unwrap();
+    let ddl = schemagen::emit::sql::full_ddl(schema, emit, &templates).unwrap();
+    let db = fresh_db().await;
+    db.run(&ddl).await;
+    db
+}
+
+#[tokio::test]
+async fn documented_enums_become_checks_only_when_configured() {
+    let schema = real_schema();
+    let plain = migrated_with(&schema, &options(Target::Postgres)).await;
+    assert!(
+        !plain
+            .catalog()
+            .await
+            .facts
+            .iter()
+            .any(|f| f.contains("properties_status_check"))
+    );
+
+    let enforced = migrated_with(
+        &schema,
+        &realize_options(|o| o.enforce_documented_enums = true),
+    )
+    .await;
+    let insert = |status: &str| {
+        format!(
+            "INSERT INTO profiles (id) VALUES ('00000000-0000-0000-0000-000000000001') ON CONFLICT DO NOTHING;
+             INSERT INTO properties (agent_id, address, city, state, zip_code, price, property_type, status, is_featured, is_active)
+             VALUES ('00000000-0000-0000-0000-000000000001', 'a', 'b', 'FL', '1', 1, 'condo', '{status}', false, true);"
+        )
+    };
+    enforced.run(&insert("coming_soon")).await;
+    let error = enforced.execute(&insert("haunted")).await.unwrap_err();
+    assert!(
+        error.to_string().contains("properties_status_check"),
+        "{error}"
+    );
+    // CHECKs written in SQL are there either way.
+    assert!(
+        plain
+            .catalog()
+            .await
+            .facts
+            .iter()
+            .any(|f| f.contains("users_plan_check"))
+    );
+}
+
+#[tokio::test]
+async fn the_updated_at_trigger_keeps_it_current_when_configured() {
+    let base =
+        std::fs::read_to_string(support::root().join("tests/fixtures/roundtrip/base.md")).unwrap();
+    let schema = schema_of(&base.replace("| created_at | timestamptz | NO | Created |\n\n**Indexes:**\n- PRIMARY KEY", "| created_at | timestamptz | NO | Created |\n| updated_at | timestamptz | NO | Modified |\n\n**Indexes:**\n- PRIMARY KEY"));
+    let db = migrated_with(&schema, &realize_options(|o| o.updated_at_trigger = true)).await;
+    db.run("INSERT INTO owners (id, email) VALUES ('00000000-0000-0000-0000-000000000001', 'a@b');
+            INSERT INTO stores (id, owner_id, name, updated_at) VALUES ('00000000-0000-0000-0000-000000000002', '00000000-0000-0000-0000-000000000001', 's', '2000-01-01');
+            UPDATE stores SET name = 't';").await;
+    let year: f64 = sqlx::query_scalar("SELECT extract(year FROM updated_at)::float8 FROM stores")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert!(year > 2000.0, "the trigger moved updated_at forward");
+}
+
+#[tokio::test]
+async fn stub_modes_choose_which_name_only_tables_exist() {
+    use schemagen::config::Stubs;
+    let schema = real_schema();
+    let referenced = migrated_with(&schema, &options(Target::Postgres))
+        .await
+        .catalog()
+        .await
+        .tables();
+    for stub in ["profiles", "brokerages", "teams", "credentials"] {
+        assert!(referenced.contains(stub), "{stub}");
+    }
+    assert!(!referenced.contains("leads"));
+
+    let (none, diagnostics) = realize(
+        &schema,
+        &RealizeOptions {
+            stubs: Stubs::None,
+            ..Default::default()
+        },
+    );
+    assert_eq!(none.tables.len(), 40);
+    assert!(
+        none.tables["properties"].foreign_keys.is_empty(),
+        "FKs to profiles are left out"
+    );
+    assert!(diagnostics.iter().any(|d| {
+        d.message
+            .contains("`properties.agent_id` → `profiles` is left out")
+    }));
+    let db = migrated_with(&schema, &realize_options(|o| o.stubs = Stubs::None)).await;
+    assert_eq!(db.catalog().await.tables().len(), 40);
+
+    let all = migrated_with(&schema, &realize_options(|o| o.stubs = Stubs::All))
+        .await
+        .catalog()
+        .await
+        .tables();
+    assert_eq!(all.len(), schema.tables.len());
+    assert!(all.contains("leads"));
+}
