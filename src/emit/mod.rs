@@ -1,13 +1,15 @@
 //! Emitters: each output is one file here, registered in the closed
 //! `Emitter` enum. An emitter returns the files it wants written
 //! (`OutputFile`, paths relative to the output directory); only the CLI
-//! touches disk.
+//! touches disk. Migrations are not in the enum: they depend on what earlier
+//! runs left on disk, so `migrations::plan` takes that as input.
 
 pub mod migrations;
 pub mod sql;
 pub mod templates;
 
 use crate::config::Target;
+use crate::model::Schema;
 use crate::model::physical::RealizeOptions;
 use std::path::PathBuf;
 
@@ -29,16 +31,22 @@ impl OutputFile {
     }
 }
 
-/// Every output the tool can produce. Closed, so `gen all` and the stale
-/// check in `gen check` cannot forget one.
+/// Every output rendered from the model alone. Closed, so `gen all` and the
+/// stale check in `gen check` cannot forget one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
 pub enum Emitter {
-    /// `schema.sql`: the complete DDL for a fresh database.
+    /// `sql/schema.sql`: the complete DDL for a fresh database.
     Sql,
 }
 
 impl Emitter {
     pub const ALL: &'static [Emitter] = &[Emitter::Sql];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Emitter::Sql => "sql",
+        }
+    }
 }
 
 /// What every emitter may need besides the schema.
@@ -46,4 +54,27 @@ impl Emitter {
 pub struct EmitOptions {
     pub target: Target,
     pub realize: RealizeOptions,
+}
+
+/// Everything an emitter reads.
+pub struct EmitContext<'a> {
+    /// The documented model, as read from the documents.
+    pub schema: &'a Schema,
+    pub options: &'a EmitOptions,
+    pub templates: &'a Templates,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmitError {
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error("cannot serialise {what}: {message}")]
+    Serialize { what: String, message: String },
+}
+
+/// Runs one emitter.
+pub fn emit(emitter: Emitter, context: &EmitContext<'_>) -> Result<Vec<OutputFile>, EmitError> {
+    match emitter {
+        Emitter::Sql => Ok(sql::emit(context.schema, context.options, context.templates)?),
+    }
 }
