@@ -4,7 +4,10 @@
 //! touches disk. Migrations are not in the enum: they depend on what earlier
 //! runs left on disk, so `migrations::plan` takes that as input.
 
+pub mod consolidation;
+pub mod glossary;
 pub mod migrations;
+pub mod openapi;
 pub mod sql;
 pub mod templates;
 
