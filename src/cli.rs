@@ -64,6 +64,33 @@ pub enum Command {
     Migrations(MigrationsArgs),
     /// Apply pending migrations to a database (as `sqlx migrate run` would).
     Apply(ApplyArgs),
+    /// Write Row Level Security policies (and, with --matrix, the access matrix).
+    Rls(RlsArgs),
+    /// Run every emitter and the migrations, writing everything under the output directory.
+    All(AllArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RlsArgs {
+    /// Also write reports/rls-matrix.md and .json.
+    #[arg(long)]
+    pub matrix: bool,
+    /// Output directory; overrides the configuration's `output`.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AllArgs {
+    /// Output directory; overrides the configuration's `output`.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Migration name for a migration this run writes.
+    #[arg(long, default_value = "schema")]
+    pub name: String,
+    /// Allow destructive steps in a migration this run writes.
+    #[arg(long)]
+    pub allow_destructive: bool,
 }
 
 #[derive(Debug, Args)]

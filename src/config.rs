@@ -49,6 +49,9 @@ pub struct ConfigFile {
     /// Add a trigger that keeps `updated_at` current.
     #[serde(default)]
     pub updated_at_trigger: bool,
+    /// How prose RLS rules map to roles, owners and "active".
+    #[serde(default)]
+    pub rls: crate::model::rls::RlsOptions,
     #[serde(default)]
     pub overrides: Overrides,
 }

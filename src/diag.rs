@@ -75,6 +75,10 @@ pub enum Code {
     DuplicateColumn,
     UnreadableNote,
     ConfigOverride,
+    RlsNoPolicy,
+    PolicyUnknownColumn,
+    RlsRuleUnreadable,
+    PolicyWithoutRls,
 }
 
 impl Code {
@@ -100,6 +104,10 @@ impl Code {
         Code::DuplicateColumn,
         Code::UnreadableNote,
         Code::ConfigOverride,
+        Code::RlsNoPolicy,
+        Code::PolicyUnknownColumn,
+        Code::RlsRuleUnreadable,
+        Code::PolicyWithoutRls,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -125,6 +133,10 @@ impl Code {
             Code::DuplicateColumn => "duplicate-column",
             Code::UnreadableNote => "unreadable-note",
             Code::ConfigOverride => "config-override",
+            Code::RlsNoPolicy => "rls-no-policy",
+            Code::PolicyUnknownColumn => "policy-unknown-column",
+            Code::RlsRuleUnreadable => "rls-rule-unreadable",
+            Code::PolicyWithoutRls => "policy-without-rls",
         }
     }
 

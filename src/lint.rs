@@ -237,3 +237,96 @@ fn claimed_totals(schema: &Schema, out: &mut Vec<Diagnostic>) {
         );
     }
 }
+
+/// Checks that need the realised schema: what migrations will create,
+/// with RLS enabled and prose rules turned into policies.
+pub fn lint_realized(realized: &Schema) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for table in realized.tables.values() {
+        if table.rls_enabled && table.policies.is_empty() {
+            out.push(
+                Diagnostic::info(
+                    Code::RlsNoPolicy,
+                    table.source.span(),
+                    format!("`{}` has Row Level Security and no policy, so it is deny-all (except for service_role)", table.name),
+                )
+                .with_help("document who may read or write it under **RLS Policies:**"),
+            );
+        }
+        if !table.rls_enabled && !table.policies.is_empty() {
+            out.push(
+                Diagnostic::warning(
+                    Code::PolicyWithoutRls,
+                    table.source.span(),
+                    format!("`{}` has {} policies but Row Level Security is disabled, so they do nothing", table.name, table.policies.len()),
+                )
+                .with_help("enable RLS (`rls.enable: true` in schema/gen.yaml)"),
+            );
+        }
+        for policy in &table.policies {
+            for expression in [&policy.using, &policy.with_check].into_iter().flatten() {
+                for column in expression_columns(expression) {
+                    if table.column(&column).is_none() {
+                        out.push(
+                            Diagnostic::error(
+                                Code::PolicyUnknownColumn,
+                                policy.source.span(),
+                                format!(
+                                    "policy `{}` on `{}` references column `{column}`, which the table does not have",
+                                    policy.name, table.name
+                                ),
+                            )
+                            .with_help("fix the policy, or document the column"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Column names an SQL expression refers to (plain or table-qualified
+/// identifiers; function names are not columns).
+pub fn expression_columns(expression: &str) -> std::collections::BTreeSet<String> {
+    use sqlparser::ast::{Expr, visit_expressions};
+    use sqlparser::dialect::PostgreSqlDialect;
+    use sqlparser::parser::Parser;
+    use std::ops::ControlFlow;
+    let mut found = std::collections::BTreeSet::new();
+    let Ok(mut parser) = Parser::new(&PostgreSqlDialect {}).try_with_sql(expression) else {
+        return found;
+    };
+    let Ok(parsed) = parser.parse_expr() else {
+        return found;
+    };
+    let _ = visit_expressions(&parsed, |e| {
+        match e {
+            Expr::Identifier(ident) => {
+                found.insert(ident.value.clone());
+            }
+            Expr::CompoundIdentifier(parts) => {
+                if let Some(last) = parts.last() {
+                    found.insert(last.value.clone());
+                }
+            }
+            _ => {}
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_columns_not_functions() {
+        let columns = expression_columns("auth.uid() = user_id AND t.is_active AND status = 'x'");
+        assert_eq!(
+            columns.into_iter().collect::<Vec<_>>(),
+            ["is_active", "status", "user_id"]
+        );
+    }
+}

@@ -3,11 +3,12 @@
 //! maps to an exit code, or an error (exit 2).
 
 use crate::cli::{
-    ApplyArgs, Cli, Command, Config, LintArgs, MigrationsArgs, ModelFormat, SchemaArgs,
+    AllArgs, ApplyArgs, Cli, Command, Config, LintArgs, MigrationsArgs, ModelFormat, RlsArgs,
+    SchemaArgs,
 };
 use crate::diag::{self, Diagnostic, RenderOptions, Severity};
 use crate::emit::migrations::{self, Existing, MigrationError, MigrationRequest, Plan};
-use crate::emit::{self, EmitOptions, OutputFile, Templates};
+use crate::emit::{self, EmitContext, EmitOptions, Emitter, OutputFile, Templates};
 use crate::model::physical::RealizeOptions;
 use crate::{LoadOptions, Loaded, lint};
 use std::io::Write;
@@ -42,6 +43,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<Outcome> {
         Command::Sql => sql(&config),
         Command::Migrations(args) => migrations_command(&config, args),
         Command::Apply(args) => apply(&config, args),
+        Command::Rls(args) => rls(&config, args),
+        Command::All(args) => all(&config, args),
     }
 }
 
@@ -99,6 +102,10 @@ fn lint_command(config: &Config, args: &LintArgs) -> anyhow::Result<Outcome> {
     let loaded = load(config)?;
     let mut diagnostics = loaded.diagnostics.clone();
     diagnostics.extend(lint::lint(&loaded.schema));
+    let (realized, realize_diagnostics) =
+        crate::model::physical::realize(&loaded.schema, &config.emit_options().realize);
+    diagnostics.extend(realize_diagnostics);
+    diagnostics.extend(lint::lint_realized(&realized));
     diag::sort(&mut diagnostics);
     let summary = lint::Summary::of(&loaded.schema);
     let counts = diag::SeverityCounts::of(&diagnostics);
@@ -136,6 +143,7 @@ impl Config {
                 stubs: self.file.stubs,
                 enforce_documented_enums: self.file.enforce_documented_enums,
                 updated_at_trigger: self.file.updated_at_trigger,
+                rls: self.file.rls.clone(),
             },
         }
     }
@@ -379,4 +387,118 @@ pub fn write_outputs(dir: &Path, files: &[OutputFile]) -> anyhow::Result<WriteSu
         summary.written += 1;
     }
     Ok(summary)
+}
+
+/// Renders one emitter's files.
+fn render(config: &Config, loaded: &Loaded, emitter: Emitter) -> anyhow::Result<Vec<OutputFile>> {
+    let templates = Templates::load(config.templates.as_deref())?;
+    let options = config.emit_options();
+    let context = EmitContext {
+        schema: &loaded.schema,
+        options: &options,
+        templates: &templates,
+    };
+    Ok(emit::emit(emitter, &context)?)
+}
+
+fn rls(config: &Config, args: &RlsArgs) -> anyhow::Result<Outcome> {
+    let loaded = match load_for_generation(config)? {
+        Ok(loaded) => loaded,
+        Err(outcome) => return Ok(outcome),
+    };
+    let files: Vec<OutputFile> = render(config, &loaded, Emitter::Rls)?
+        .into_iter()
+        .filter(|f| args.matrix || f.path.starts_with("rls"))
+        .collect();
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| config.output_dir.clone());
+    let summary = write_outputs(&out_dir, &files)?;
+    report_written(&out_dir, &files, summary);
+    Ok(Outcome::Clean)
+}
+
+fn report_written(out_dir: &Path, files: &[OutputFile], summary: WriteSummary) {
+    for file in files {
+        eprintln!("  {}", out_dir.join(&file.path).display());
+    }
+    eprintln!(
+        "{} file(s) written, {} unchanged",
+        summary.written, summary.unchanged
+    );
+}
+
+/// Every emitter, then the migrations: the main job.
+fn all(config: &Config, args: &AllArgs) -> anyhow::Result<Outcome> {
+    let loaded = match load_for_generation(config)? {
+        Ok(loaded) => loaded,
+        Err(outcome) => return Ok(outcome),
+    };
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| config.output_dir.clone());
+    let mut files = Vec::new();
+    for &emitter in Emitter::ALL {
+        files.extend(render(config, &loaded, emitter)?);
+    }
+    let templates = Templates::load(config.templates.as_deref())?;
+    let existing = read_existing(&out_dir)?;
+    let version = chrono::Utc::now().format("%Y%m%d%H%M%S").to_string();
+    let request = MigrationRequest {
+        name: &args.name,
+        version: &version,
+        allow_destructive: args.allow_destructive,
+    };
+    let migration_note = match migrations::plan(
+        &loaded.schema,
+        &existing,
+        &request,
+        &config.emit_options(),
+        &templates,
+    ) {
+        Ok(Plan::UpToDate) => "migrations: up to date".to_owned(),
+        Ok(Plan::Write {
+            files: migration_files,
+            up_name,
+            changes,
+        }) => {
+            files.extend(migration_files);
+            format!("migrations: wrote {up_name} ({} change(s))", changes.len())
+        }
+        Ok(Plan::Refused { destructive }) => {
+            let steps: Vec<String> = destructive.iter().map(|c| c.describe()).collect();
+            format!(
+                "migrations: NOT written, destructive steps need --allow-destructive: {}",
+                steps.join("; ")
+            )
+        }
+        Err(MigrationError::Edited(names)) => {
+            format!(
+                "migrations: NOT written, edited migration files: {}",
+                names.join(", ")
+            )
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let summary = write_outputs(&out_dir, &files)?;
+    let counts = diag::SeverityCounts::of(&loaded.diagnostics);
+    let lint_summary = lint::Summary::of(&loaded.schema);
+    eprintln!(
+        "gen all: {} file(s) written, {} unchanged in {}",
+        summary.written,
+        summary.unchanged,
+        out_dir.display()
+    );
+    eprintln!("{migration_note}");
+    eprintln!(
+        "{lint_summary}; diagnostics: {} error(s), {} warning(s), {} info (run `gen lint` to see them)",
+        counts.error, counts.warning, counts.info
+    );
+    Ok(if migration_note.contains("NOT written") {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    })
 }

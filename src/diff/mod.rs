@@ -593,16 +593,38 @@ fn same_index(a: &Index, b: &Index) -> bool {
     a.name == b.name && a.columns == b.columns && a.method == b.method && a.unique == b.unique
 }
 
-/// Policies are the same when they mean the same: name, command, roles,
-/// permissiveness and both expressions.
-fn same_policy(a: &Policy, b: &Policy) -> bool {
+/// Policies are compared by meaning, not by name: command, roles,
+/// permissiveness and both expressions, normalised. A policy whose body
+/// changes under the same name is a change; a rename alone is not.
+pub fn same_policy(a: &Policy, b: &Policy) -> bool {
     let roles = |p: &Policy| p.roles.iter().cloned().collect::<BTreeSet<_>>();
-    a.name == b.name
-        && a.command == b.command
+    let expression = |e: &Option<String>| e.as_deref().map(normalize_expression);
+    a.command == b.command
         && roles(a) == roles(b)
         && a.permissive == b.permissive
-        && a.using == b.using
-        && a.with_check == b.with_check
+        && expression(&a.using) == expression(&b.using)
+        && expression(&a.with_check) == expression(&b.with_check)
+}
+
+/// One spelling for an SQL expression: parsed and printed by sqlparser,
+/// without redundant outer parentheses, so that `(auth.uid() = user_id)`
+/// and `auth.uid()  =  user_id` compare equal.
+pub fn normalize_expression(expression: &str) -> String {
+    use sqlparser::ast::Expr;
+    use sqlparser::dialect::PostgreSqlDialect;
+    use sqlparser::parser::Parser;
+    let parsed = Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(expression)
+        .and_then(|mut p| p.parse_expr());
+    match parsed {
+        Ok(mut expr) => {
+            while let Expr::Nested(inner) = expr {
+                expr = *inner;
+            }
+            expr.to_string()
+        }
+        Err(_) => expression.split_whitespace().collect::<Vec<_>>().join(" "),
+    }
 }
 
 #[cfg(test)]
@@ -623,6 +645,29 @@ mod tests {
         ));
         assert!(!is_widening(&PgType::Text, &PgType::Integer));
         assert!(!is_widening(&PgType::BigInt, &PgType::Integer));
+    }
+
+    #[test]
+    fn policies_compare_by_meaning() {
+        use crate::model::{PolicyCommand, PolicyOrigin, Source};
+        let policy = |name: &str, using: &str| Policy {
+            name: name.into(),
+            command: PolicyCommand::Select,
+            roles: vec!["authenticated".into()],
+            permissive: true,
+            using: Some(using.into()),
+            with_check: None,
+            origin: PolicyOrigin::Sql,
+            source: Source::new("t", 1),
+        };
+        assert!(same_policy(
+            &policy("a", "auth.uid() = user_id"),
+            &policy("b", "(auth.uid()  =  user_id)")
+        ));
+        assert!(!same_policy(
+            &policy("a", "auth.uid() = user_id"),
+            &policy("a", "auth.uid() = owner_id")
+        ));
     }
 
     #[test]

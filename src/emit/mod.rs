@@ -8,6 +8,7 @@ pub mod consolidation;
 pub mod glossary;
 pub mod migrations;
 pub mod openapi;
+pub mod rls;
 pub mod sql;
 pub mod templates;
 
@@ -40,20 +41,23 @@ impl OutputFile {
 pub enum Emitter {
     /// `sql/schema.sql`: the complete DDL for a fresh database.
     Sql,
+    /// `rls/policies.sql` and the access matrix in `reports/`.
+    Rls,
 }
 
 impl Emitter {
-    pub const ALL: &'static [Emitter] = &[Emitter::Sql];
+    pub const ALL: &'static [Emitter] = &[Emitter::Sql, Emitter::Rls];
 
     pub fn name(self) -> &'static str {
         match self {
             Emitter::Sql => "sql",
+            Emitter::Rls => "rls",
         }
     }
 }
 
 /// What every emitter may need besides the schema.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct EmitOptions {
     pub target: Target,
     pub realize: RealizeOptions,
@@ -78,6 +82,11 @@ pub enum EmitError {
 /// Runs one emitter.
 pub fn emit(emitter: Emitter, context: &EmitContext<'_>) -> Result<Vec<OutputFile>, EmitError> {
     match emitter {
-        Emitter::Sql => Ok(sql::emit(context.schema, context.options, context.templates)?),
+        Emitter::Sql => Ok(sql::emit(
+            context.schema,
+            context.options,
+            context.templates,
+        )?),
+        Emitter::Rls => rls::emit(context),
     }
 }

@@ -23,6 +23,17 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "prelude.down.sql.tera",
         include_str!("../../templates/prelude.down.sql.tera"),
     ),
+    ("rls.sql.tera", include_str!("../../templates/rls.sql.tera")),
+    (
+        "glossary.md.tera",
+        include_str!("../../templates/glossary.md.tera"),
+    ),
+    (
+        "glossary.sql.tera",
+        include_str!("../../templates/glossary.sql.tera"),
+    ),
+    // consolidation templates
+    // openapi templates
 ];
 
 #[derive(Debug, thiserror::Error)]

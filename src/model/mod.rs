@@ -8,6 +8,7 @@ pub mod inflect;
 pub mod json_shape;
 pub mod lower;
 pub mod physical;
+pub mod rls;
 pub mod types;
 
 pub use json_shape::JsonShape;

@@ -7,6 +7,7 @@
 
 use crate::config::Stubs;
 use crate::diag::{Code, Diagnostic};
+use crate::model::rls::{self, RlsOptions};
 use crate::model::{
     CheckConstraint, Column, DefinitionKind, Documentation, Extension, Function, PgType,
     PrimaryKey, Schema, Source, Table, Trigger,
@@ -16,11 +17,12 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The schema extensions are installed in, as on Supabase.
 pub const EXTENSION_SCHEMA: &str = "extensions";
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RealizeOptions {
     pub stubs: Stubs,
     pub enforce_documented_enums: bool,
     pub updated_at_trigger: bool,
+    pub rls: RlsOptions,
 }
 
 impl Default for RealizeOptions {
@@ -29,6 +31,7 @@ impl Default for RealizeOptions {
             stubs: Stubs::Referenced,
             enforce_documented_enums: false,
             updated_at_trigger: false,
+            rls: RlsOptions::default(),
         }
     }
 }
@@ -124,11 +127,13 @@ pub fn realize(schema: &Schema, options: &RealizeOptions) -> (Schema, Vec<Diagno
                 function: "public.set_updated_at".to_owned(),
             });
         }
+        rls::apply(&mut table, &options.rls, &mut diagnostics);
         out.tables.insert(table.name.clone(), table);
     }
     for name in &stubbed {
-        let original = &schema.tables[name];
-        out.tables.insert(name.clone(), stub(original));
+        let mut table = stub(&schema.tables[name]);
+        rls::apply(&mut table, &options.rls, &mut diagnostics);
+        out.tables.insert(name.clone(), table);
     }
     out.extensions = realize_extensions(schema, &out);
     out.functions = schema.functions.clone();

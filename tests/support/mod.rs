@@ -40,12 +40,16 @@ pub fn real_schema() -> (Schema, Vec<Diagnostic>) {
     (schema, diagnostics)
 }
 
-/// Reads one document (bytes) and returns everything `gen lint` would report.
+/// Reads one document (bytes) and returns everything `gen lint` would report
+/// with the default configuration.
 pub fn lint_bytes(path: &str, bytes: &[u8]) -> (Schema, Vec<Diagnostic>) {
     let (file, mut diagnostics) = SourceFile::decode(path, bytes);
     let (schema, found) = build_schema(&[file], &LoadOptions::default());
     diagnostics.extend(found);
     diagnostics.extend(lint::lint(&schema));
+    let (realized, found) = schemagen::model::physical::realize(&schema, &Default::default());
+    diagnostics.extend(found);
+    diagnostics.extend(lint::lint_realized(&realized));
     (schema, diagnostics)
 }
 
@@ -93,3 +97,4 @@ pub fn check(fixture: &Path) -> Schema {
     schema
 }
 pub mod db;
+pub mod rows;
