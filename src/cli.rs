@@ -209,7 +209,10 @@ impl Config {
         let docs = if !cli.docs.is_empty() {
             cli.docs.clone()
         } else if !file.sources.is_empty() {
-            file.sources.iter().map(|p| base.join(p)).collect()
+            file.sources
+                .iter()
+                .map(|p| lexically_normal(&base.join(p)))
+                .collect()
         } else if Path::new("schema/docs").is_dir() {
             vec![PathBuf::from("schema/docs")]
         } else {
@@ -220,7 +223,7 @@ impl Config {
         let output_dir = file
             .output
             .as_ref()
-            .map(|o| base.join(o))
+            .map(|o| lexically_normal(&base.join(o)))
             .unwrap_or_else(|| PathBuf::from("generated"));
         let color = match cli.color {
             ColorMode::Always => true,
@@ -239,5 +242,28 @@ impl Config {
             output_dir,
             color,
         })
+    }
+}
+
+/// `schema/../generated` → `generated`, without touching the file system
+/// (the directory may not exist yet).
+fn lexically_normal(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        out
     }
 }

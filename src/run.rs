@@ -98,8 +98,9 @@ fn schema(config: &Config, args: &SchemaArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
-fn lint_command(config: &Config, args: &LintArgs) -> anyhow::Result<Outcome> {
-    let loaded = load(config)?;
+/// Everything `gen lint` reports: reading, lowering, the lint checks, and
+/// the checks on the realised schema, in the one stable order.
+fn all_diagnostics(config: &Config, loaded: &Loaded) -> Vec<Diagnostic> {
     let mut diagnostics = loaded.diagnostics.clone();
     diagnostics.extend(lint::lint(&loaded.schema));
     let (realized, realize_diagnostics) =
@@ -107,6 +108,12 @@ fn lint_command(config: &Config, args: &LintArgs) -> anyhow::Result<Outcome> {
     diagnostics.extend(realize_diagnostics);
     diagnostics.extend(lint::lint_realized(&realized));
     diag::sort(&mut diagnostics);
+    diagnostics
+}
+
+fn lint_command(config: &Config, args: &LintArgs) -> anyhow::Result<Outcome> {
+    let loaded = load(config)?;
+    let diagnostics = all_diagnostics(config, &loaded);
     let summary = lint::Summary::of(&loaded.schema);
     let counts = diag::SeverityCounts::of(&diagnostics);
     let options = RenderOptions {
@@ -483,7 +490,7 @@ fn all(config: &Config, args: &AllArgs) -> anyhow::Result<Outcome> {
         Err(other) => return Err(other.into()),
     };
     let summary = write_outputs(&out_dir, &files)?;
-    let counts = diag::SeverityCounts::of(&loaded.diagnostics);
+    let counts = diag::SeverityCounts::of(&all_diagnostics(config, &loaded));
     let lint_summary = lint::Summary::of(&loaded.schema);
     eprintln!(
         "gen all: {} file(s) written, {} unchanged in {}",
