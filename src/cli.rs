@@ -68,6 +68,18 @@ pub enum Command {
     Rls(RlsArgs),
     /// Run every emitter and the migrations, writing everything under the output directory.
     All(AllArgs),
+    /// Write one output: openapi, sql or rls (see `gen all` for everything).
+    Emit(EmitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EmitArgs {
+    /// Which output.
+    #[arg(value_enum)]
+    pub emitter: crate::emit::Emitter,
+    /// Output directory; overrides the configuration's `output`.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

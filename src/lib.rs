@@ -13,6 +13,7 @@ pub mod lint;
 pub mod model;
 pub mod run;
 pub mod source;
+pub mod synth;
 
 use crate::config::Overrides;
 use crate::diag::Diagnostic;

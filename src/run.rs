@@ -45,6 +45,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<Outcome> {
         Command::Apply(args) => apply(&config, args),
         Command::Rls(args) => rls(&config, args),
         Command::All(args) => all(&config, args),
+        Command::Emit(args) => emit_one(&config, args.emitter, args.out.as_deref()),
     }
 }
 
@@ -405,7 +406,7 @@ fn render(config: &Config, loaded: &Loaded, emitter: Emitter) -> anyhow::Result<
         options: &options,
         templates: &templates,
     };
-    Ok(emit::emit(emitter, &context)?)
+    Ok(emit::emit(emitter, &context, &loaded.files)?)
 }
 
 fn rls(config: &Config, args: &RlsArgs) -> anyhow::Result<Outcome> {
@@ -420,6 +421,21 @@ fn rls(config: &Config, args: &RlsArgs) -> anyhow::Result<Outcome> {
     let out_dir = args
         .out
         .clone()
+        .unwrap_or_else(|| config.output_dir.clone());
+    let summary = write_outputs(&out_dir, &files)?;
+    report_written(&out_dir, &files, summary);
+    Ok(Outcome::Clean)
+}
+
+/// `gen emit <name>`: one emitter's files.
+fn emit_one(config: &Config, emitter: Emitter, out: Option<&Path>) -> anyhow::Result<Outcome> {
+    let loaded = match load_for_generation(config)? {
+        Ok(loaded) => loaded,
+        Err(outcome) => return Ok(outcome),
+    };
+    let files = render(config, &loaded, emitter)?;
+    let out_dir = out
+        .map(Path::to_path_buf)
         .unwrap_or_else(|| config.output_dir.clone());
     let summary = write_outputs(&out_dir, &files)?;
     report_written(&out_dir, &files, summary);

@@ -577,7 +577,7 @@ async fn policies_sql_is_idempotent_and_matches_the_migration() {
         options: &options,
         templates: &templates,
     };
-    let files = schemagen::emit::emit(schemagen::emit::Emitter::Rls, &context).unwrap();
+    let files = schemagen::emit::emit(schemagen::emit::Emitter::Rls, &context, &[]).unwrap();
     let policies = &files
         .iter()
         .find(|f| f.path.ends_with("policies.sql"))

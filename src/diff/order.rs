@@ -23,20 +23,31 @@ pub fn creation_order<'a>(tables: &[&'a Table]) -> (Vec<&'a Table>, BTreeSet<(St
             .collect();
         depends.insert(table.name.as_str(), targets);
     }
+    // Kahn's algorithm: `remaining[t]` counts t's unmet dependencies,
+    // `dependents[d]` lists who waits for d, and `ready` holds tables with
+    // none left, smallest name first. Linear in tables and references.
+    let mut remaining: BTreeMap<&str, usize> = depends.iter().map(|(t, d)| (*t, d.len())).collect();
+    let mut dependents: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (table, deps) in &depends {
+        for dep in deps {
+            dependents.entry(dep).or_default().push(table);
+        }
+    }
+    let mut ready: BTreeSet<&str> = remaining
+        .iter()
+        .filter(|(_, n)| **n == 0)
+        .map(|(t, _)| *t)
+        .collect();
     let mut order = Vec::new();
     let mut deferred = BTreeSet::new();
     let mut done: BTreeSet<&str> = BTreeSet::new();
     while done.len() < names.len() {
-        let ready = depends
-            .iter()
-            .find(|(name, deps)| !done.contains(*name) && deps.iter().all(|d| done.contains(d)))
-            .map(|(name, _)| *name);
-        let next = match ready {
+        let next = match ready.pop_first() {
             Some(name) => name,
             None => {
                 // A cycle: take the first remaining table and defer its FKs
                 // to tables that do not exist yet.
-                let name = *depends
+                let name = *remaining
                     .keys()
                     .find(|n| !done.contains(*n))
                     .expect("tables remain");
@@ -50,7 +61,17 @@ pub fn creation_order<'a>(tables: &[&'a Table]) -> (Vec<&'a Table>, BTreeSet<(St
             }
         };
         done.insert(next);
+        remaining.remove(next);
+        ready.remove(next);
         order.push(by_name[next]);
+        for waiting in dependents.get(next).into_iter().flatten() {
+            if let Some(count) = remaining.get_mut(waiting) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    ready.insert(waiting);
+                }
+            }
+        }
     }
     (order, deferred)
 }

@@ -43,15 +43,18 @@ pub enum Emitter {
     Sql,
     /// `rls/policies.sql` and the access matrix in `reports/`.
     Rls,
+    /// `openapi/openapi.yaml` and `.json`: the REST surface, OpenAPI 3.1.
+    OpenApi,
 }
 
 impl Emitter {
-    pub const ALL: &'static [Emitter] = &[Emitter::Sql, Emitter::Rls];
+    pub const ALL: &'static [Emitter] = &[Emitter::Sql, Emitter::Rls, Emitter::OpenApi];
 
     pub fn name(self) -> &'static str {
         match self {
             Emitter::Sql => "sql",
             Emitter::Rls => "rls",
+            Emitter::OpenApi => "openapi",
         }
     }
 }
@@ -79,8 +82,14 @@ pub enum EmitError {
     Serialize { what: String, message: String },
 }
 
-/// Runs one emitter.
-pub fn emit(emitter: Emitter, context: &EmitContext<'_>) -> Result<Vec<OutputFile>, EmitError> {
+/// Runs one emitter. `sources` are the documents themselves, for outputs
+/// that read more than the model (the OpenAPI emitter reads the documented
+/// application routes and response envelope).
+pub fn emit(
+    emitter: Emitter,
+    context: &EmitContext<'_>,
+    sources: &[crate::source::SourceFile],
+) -> Result<Vec<OutputFile>, EmitError> {
     match emitter {
         Emitter::Sql => Ok(sql::emit(
             context.schema,
@@ -88,5 +97,14 @@ pub fn emit(emitter: Emitter, context: &EmitContext<'_>) -> Result<Vec<OutputFil
             context.templates,
         )?),
         Emitter::Rls => rls::emit(context),
+        Emitter::OpenApi => {
+            let routes = openapi::routes::api_routes(sources);
+            let envelope = openapi::routes::response_envelope(sources);
+            openapi::emit_with_routes(&openapi::OpenApiInput {
+                context,
+                routes: &routes,
+                envelope: envelope.as_ref(),
+            })
+        }
     }
 }

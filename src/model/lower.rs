@@ -319,24 +319,50 @@ fn attach_json_examples(schema: &mut Schema, diagnostics: &mut Vec<Diagnostic>) 
 /// describe: a column of the same name (`property_type`), or the column
 /// after a table's singular prefix (`property_status` → `properties.status`).
 fn attach_enums(schema: &mut Schema) {
+    // Index text columns by name, so each enum looks only at the columns it
+    // could describe instead of at every table.
+    let mut by_column: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    let mut by_prefix: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for table in schema.tables.values().filter(|t| t.is_documented()) {
+        by_prefix
+            .entry(format!("{}_", singular(&table.name)))
+            .or_default()
+            .push(table.name.clone());
+        for column in &table.columns {
+            if matches!(column.ty, PgType::Text | PgType::Varchar(_)) {
+                by_column
+                    .entry(column.name.clone())
+                    .or_default()
+                    .push(table.name.clone());
+            }
+        }
+    }
     let enums: Vec<_> = schema.enums.values().cloned().collect();
     for def in enums {
-        let names = [def.name.clone(), singular(&def.name)];
-        for table in schema.tables.values_mut().filter(|t| t.is_documented()) {
-            let prefix = format!("{}_", singular(&table.name));
-            let targets: Vec<String> = table
-                .columns
-                .iter()
-                .filter(|c| matches!(c.ty, PgType::Text | PgType::Varchar(_)))
-                .filter(|c| {
-                    names.iter().any(|n| {
-                        *n == c.name || n.strip_prefix(&prefix).is_some_and(|rest| rest == c.name)
-                    })
-                })
-                .map(|c| c.name.clone())
-                .collect();
-            for name in targets {
-                let column = table.column_mut(&name).expect("found above");
+        let mut targets: BTreeSet<(String, String)> = BTreeSet::new();
+        for name in [def.name.clone(), singular(&def.name)] {
+            for table in by_column.get(&name).into_iter().flatten() {
+                targets.insert((table.clone(), name.clone()));
+            }
+            // `property_status` → tables whose singular prefix is `property_`.
+            for (split, _) in name.match_indices('_') {
+                let (prefix, column) = (&name[..=split], &name[split + 1..]);
+                for table in by_prefix.get(prefix).into_iter().flatten() {
+                    if by_column
+                        .get(column)
+                        .is_some_and(|tables| tables.contains(table))
+                    {
+                        targets.insert((table.clone(), column.to_owned()));
+                    }
+                }
+            }
+        }
+        for (table, column) in targets {
+            if let Some(column) = schema
+                .tables
+                .get_mut(&table)
+                .and_then(|t| t.column_mut(&column))
+            {
                 column.documented_values = def.values.clone();
                 column.enum_name = Some(def.name.clone());
             }
