@@ -455,7 +455,9 @@ fn field_uses(schema: &Schema) -> BTreeMap<String, Vec<(&Table, &Column)>> {
         .map(|name| (name.clone(), Vec::new()))
         .collect();
     for table in schema.documented_tables() {
-        for column in &table.columns {
+        // A table documented twice, differently, keeps the other document's
+        // extra columns: they are documented fields too.
+        for column in table.all_documented_columns() {
             uses.entry(column.name.clone())
                 .or_default()
                 .push((table, column));

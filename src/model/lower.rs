@@ -94,6 +94,12 @@ pub fn merge_table(existing: &mut Table, incoming: Table, diagnostics: &mut Vec<
                 existing
                     .definitions
                     .extend(incoming.definitions.iter().cloned());
+                existing
+                    .conflicting_definitions
+                    .push(crate::model::ConflictingDefinition {
+                        source: incoming.source.clone(),
+                        columns: incoming.columns.clone(),
+                    });
                 // The losing definition's structure is dropped, but what it
                 // says about the table (purpose, apps, rules) still holds.
                 absorb_notes(existing, incoming);

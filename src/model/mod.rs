@@ -154,6 +154,11 @@ pub struct Table {
     /// Places the table is named: app mappings, duplicates, prose, FKs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mentions: Vec<Mention>,
+    /// Definitions that lost a `conflicting-definition` merge, with their
+    /// columns: what the other document says, kept for the glossary and the
+    /// consolidation report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicting_definitions: Vec<ConflictingDefinition>,
     /// How the winning definition was written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub defined_by: Option<DefinitionKind>,
@@ -191,6 +196,7 @@ impl Table {
             policies: Vec::new(),
             rls_rules: Vec::new(),
             mentions: Vec::new(),
+            conflicting_definitions: Vec::new(),
             defined_by: None,
             stub: false,
             rls_enabled: false,
@@ -210,6 +216,21 @@ impl Table {
 
     pub fn column_mut(&mut self, name: &str) -> Option<&mut Column> {
         self.columns.iter_mut().find(|c| c.name == name)
+    }
+
+    /// Every documented column: the winning definition's, then the columns
+    /// only a losing definition documents (each name once).
+    pub fn all_documented_columns(&self) -> impl Iterator<Item = &Column> {
+        let extra = self
+            .conflicting_definitions
+            .iter()
+            .flat_map(|d| &d.columns)
+            .filter(|c| self.column(&c.name).is_none());
+        let mut seen = BTreeSet::new();
+        self.columns
+            .iter()
+            .chain(extra)
+            .filter(move |c| seen.insert(c.name.clone()))
     }
 
     /// Apps that use the table, from every mention.
@@ -273,6 +294,14 @@ pub enum DefinitionKind {
     Markdown,
     /// A CREATE TABLE: exact, including defaults and constraints.
     Sql,
+}
+
+/// A definition of a table that lost the merge to another source's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConflictingDefinition {
+    pub source: Source,
+    pub columns: Vec<Column>,
 }
 
 /// A row trigger calling a function, such as the optional `updated_at` one.
