@@ -68,8 +68,19 @@ pub enum Command {
     Rls(RlsArgs),
     /// Run every emitter and the migrations, writing everything under the output directory.
     All(AllArgs),
-    /// Write one output: openapi, sql or rls (see `gen all` for everything).
+    /// Write one output by name (see `gen all` for everything).
     Emit(EmitArgs),
+    /// Write the OpenAPI 3.1 spec: openapi/openapi.yaml and .json.
+    Openapi(OutArgs),
+    /// Write the glossary for Javari: glossary/glossary.md, .jsonl and .sql.
+    Glossary(OutArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OutArgs {
+    /// Output directory; overrides the configuration's `output`.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -52,6 +52,9 @@ pub struct ConfigFile {
     /// How prose RLS rules map to roles, owners and "active".
     #[serde(default)]
     pub rls: crate::model::rls::RlsOptions,
+    /// The glossary's rows in javari_knowledge.
+    #[serde(default)]
+    pub glossary: crate::emit::glossary::GlossaryOptions,
     #[serde(default)]
     pub overrides: Overrides,
 }

@@ -46,6 +46,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<Outcome> {
         Command::Rls(args) => rls(&config, args),
         Command::All(args) => all(&config, args),
         Command::Emit(args) => emit_one(&config, args.emitter, args.out.as_deref()),
+        Command::Openapi(args) => emit_one(&config, Emitter::OpenApi, args.out.as_deref()),
+        Command::Glossary(args) => emit_one(&config, Emitter::Glossary, args.out.as_deref()),
     }
 }
 
@@ -406,7 +408,11 @@ fn render(config: &Config, loaded: &Loaded, emitter: Emitter) -> anyhow::Result<
         options: &options,
         templates: &templates,
     };
-    Ok(emit::emit(emitter, &context, &loaded.files)?)
+    let inputs = emit::EmitInputs {
+        sources: &loaded.files,
+        glossary: &config.file.glossary,
+    };
+    Ok(emit::emit(emitter, &context, inputs)?)
 }
 
 fn rls(config: &Config, args: &RlsArgs) -> anyhow::Result<Outcome> {

@@ -577,7 +577,12 @@ async fn policies_sql_is_idempotent_and_matches_the_migration() {
         options: &options,
         templates: &templates,
     };
-    let files = schemagen::emit::emit(schemagen::emit::Emitter::Rls, &context, &[]).unwrap();
+    let glossary = Default::default();
+    let inputs = schemagen::emit::EmitInputs {
+        sources: &[],
+        glossary: &glossary,
+    };
+    let files = schemagen::emit::emit(schemagen::emit::Emitter::Rls, &context, inputs).unwrap();
     let policies = &files
         .iter()
         .find(|f| f.path.ends_with("policies.sql"))

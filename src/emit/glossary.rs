@@ -99,8 +99,10 @@ const STOPWORDS: &[&str] = &[
     "or", "record", "the", "to", "value", "with",
 ];
 
-/// What the glossary emitter can be configured with.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the glossary emitter can be configured with (the `glossary:`
+/// section of schema/gen.yaml).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct GlossaryOptions {
     /// The `javari_knowledge.category` of every row the SQL writes.
     pub category: String,

@@ -45,16 +45,24 @@ pub enum Emitter {
     Rls,
     /// `openapi/openapi.yaml` and `.json`: the REST surface, OpenAPI 3.1.
     OpenApi,
+    /// `glossary/glossary.md`, `.jsonl` and `.sql`: every field and table, for Javari.
+    Glossary,
 }
 
 impl Emitter {
-    pub const ALL: &'static [Emitter] = &[Emitter::Sql, Emitter::Rls, Emitter::OpenApi];
+    pub const ALL: &'static [Emitter] = &[
+        Emitter::Sql,
+        Emitter::Rls,
+        Emitter::OpenApi,
+        Emitter::Glossary,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Emitter::Sql => "sql",
             Emitter::Rls => "rls",
             Emitter::OpenApi => "openapi",
+            Emitter::Glossary => "glossary",
         }
     }
 }
@@ -82,13 +90,20 @@ pub enum EmitError {
     Serialize { what: String, message: String },
 }
 
-/// Runs one emitter. `sources` are the documents themselves, for outputs
-/// that read more than the model (the OpenAPI emitter reads the documented
-/// application routes and response envelope).
+/// What some emitters read besides the model: the documents themselves
+/// (the OpenAPI emitter reads the documented routes and response envelope)
+/// and per-emitter settings from the configuration.
+#[derive(Clone, Copy)]
+pub struct EmitInputs<'a> {
+    pub sources: &'a [crate::source::SourceFile],
+    pub glossary: &'a glossary::GlossaryOptions,
+}
+
+/// Runs one emitter.
 pub fn emit(
     emitter: Emitter,
     context: &EmitContext<'_>,
-    sources: &[crate::source::SourceFile],
+    inputs: EmitInputs<'_>,
 ) -> Result<Vec<OutputFile>, EmitError> {
     match emitter {
         Emitter::Sql => Ok(sql::emit(
@@ -97,9 +112,10 @@ pub fn emit(
             context.templates,
         )?),
         Emitter::Rls => rls::emit(context),
+        Emitter::Glossary => glossary::emit_with(context, inputs.glossary),
         Emitter::OpenApi => {
-            let routes = openapi::routes::api_routes(sources);
-            let envelope = openapi::routes::response_envelope(sources);
+            let routes = openapi::routes::api_routes(inputs.sources);
+            let envelope = openapi::routes::response_envelope(inputs.sources);
             openapi::emit_with_routes(&openapi::OpenApiInput {
                 context,
                 routes: &routes,
