@@ -74,6 +74,8 @@ pub enum Command {
     Openapi(OutArgs),
     /// Write the glossary for Javari: glossary/glossary.md, .jsonl and .sql.
     Glossary(OutArgs),
+    /// Write the duplicate-table consolidation report: reports/consolidation.md, .json and .sql.
+    Consolidation(OutArgs),
 }
 
 #[derive(Debug, Args)]

@@ -48,6 +48,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<Outcome> {
         Command::Emit(args) => emit_one(&config, args.emitter, args.out.as_deref()),
         Command::Openapi(args) => emit_one(&config, Emitter::OpenApi, args.out.as_deref()),
         Command::Glossary(args) => emit_one(&config, Emitter::Glossary, args.out.as_deref()),
+        Command::Consolidation(args) => {
+            emit_one(&config, Emitter::Consolidation, args.out.as_deref())
+        }
     }
 }
 

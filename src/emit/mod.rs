@@ -47,6 +47,8 @@ pub enum Emitter {
     OpenApi,
     /// `glossary/glossary.md`, `.jsonl` and `.sql`: every field and table, for Javari.
     Glossary,
+    /// `reports/consolidation.md`, `.json` and `.sql`: duplicate tables and how to merge them.
+    Consolidation,
 }
 
 impl Emitter {
@@ -55,6 +57,7 @@ impl Emitter {
         Emitter::Rls,
         Emitter::OpenApi,
         Emitter::Glossary,
+        Emitter::Consolidation,
     ];
 
     pub fn name(self) -> &'static str {
@@ -63,6 +66,7 @@ impl Emitter {
             Emitter::Rls => "rls",
             Emitter::OpenApi => "openapi",
             Emitter::Glossary => "glossary",
+            Emitter::Consolidation => "consolidation",
         }
     }
 }
@@ -113,6 +117,11 @@ pub fn emit(
         )?),
         Emitter::Rls => rls::emit(context),
         Emitter::Glossary => glossary::emit_with(context, inputs.glossary),
+        Emitter::Consolidation => consolidation::emit_with(
+            context,
+            &consolidation::Definitions::read(inputs.sources),
+            &consolidation::ConsolidationOptions::default(),
+        ),
         Emitter::OpenApi => {
             let routes = openapi::routes::api_routes(inputs.sources);
             let envelope = openapi::routes::response_envelope(inputs.sources);

@@ -32,7 +32,14 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "glossary.sql.tera",
         include_str!("../../templates/glossary.sql.tera"),
     ),
-    // consolidation templates
+    (
+        "consolidation.md.tera",
+        include_str!("../../templates/consolidation.md.tera"),
+    ),
+    (
+        "consolidation.sql.tera",
+        include_str!("../../templates/consolidation.sql.tera"),
+    ),
     // openapi templates
 ];
 
