@@ -403,13 +403,17 @@ pub fn write_outputs(dir: &Path, files: &[OutputFile]) -> anyhow::Result<WriteSu
 }
 
 /// Renders one emitter's files.
-fn render(config: &Config, loaded: &Loaded, emitter: Emitter) -> anyhow::Result<Vec<OutputFile>> {
-    let templates = Templates::load(config.templates.as_deref())?;
+fn render(
+    config: &Config,
+    loaded: &Loaded,
+    templates: &Templates,
+    emitter: Emitter,
+) -> anyhow::Result<Vec<OutputFile>> {
     let options = config.emit_options();
     let context = EmitContext {
         schema: &loaded.schema,
         options: &options,
-        templates: &templates,
+        templates,
     };
     let inputs = emit::EmitInputs {
         sources: &loaded.files,
@@ -423,7 +427,8 @@ fn rls(config: &Config, args: &RlsArgs) -> anyhow::Result<Outcome> {
         Ok(loaded) => loaded,
         Err(outcome) => return Ok(outcome),
     };
-    let files: Vec<OutputFile> = render(config, &loaded, Emitter::Rls)?
+    let templates = Templates::load(config.templates.as_deref())?;
+    let files: Vec<OutputFile> = render(config, &loaded, &templates, Emitter::Rls)?
         .into_iter()
         .filter(|f| args.matrix || f.path.starts_with("rls"))
         .collect();
@@ -442,7 +447,8 @@ fn emit_one(config: &Config, emitter: Emitter, out: Option<&Path>) -> anyhow::Re
         Ok(loaded) => loaded,
         Err(outcome) => return Ok(outcome),
     };
-    let files = render(config, &loaded, emitter)?;
+    let templates = Templates::load(config.templates.as_deref())?;
+    let files = render(config, &loaded, &templates, emitter)?;
     let out_dir = out
         .map(Path::to_path_buf)
         .unwrap_or_else(|| config.output_dir.clone());
@@ -471,11 +477,12 @@ fn all(config: &Config, args: &AllArgs) -> anyhow::Result<Outcome> {
         .out
         .clone()
         .unwrap_or_else(|| config.output_dir.clone());
+    // Templates are compiled once for every emitter.
+    let templates = Templates::load(config.templates.as_deref())?;
     let mut files = Vec::new();
     for &emitter in Emitter::ALL {
-        files.extend(render(config, &loaded, emitter)?);
+        files.extend(render(config, &loaded, &templates, emitter)?);
     }
-    let templates = Templates::load(config.templates.as_deref())?;
     let existing = read_existing(&out_dir)?;
     let version = chrono::Utc::now().format("%Y%m%d%H%M%S").to_string();
     let request = MigrationRequest {

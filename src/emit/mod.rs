@@ -44,6 +44,7 @@ pub enum Emitter {
     /// `rls/policies.sql` and the access matrix in `reports/`.
     Rls,
     /// `openapi/openapi.yaml` and `.json`: the REST surface, OpenAPI 3.1.
+    #[value(name = "openapi")]
     OpenApi,
     /// `glossary/glossary.md`, `.jsonl` and `.sql`: every field and table, for Javari.
     Glossary,

@@ -161,8 +161,13 @@ fn is_shell_artefact(line: &str) -> bool {
     matches!(line.trim(), "-e" | "-n" | "-en" | "-ne")
 }
 
+/// The largest document the tool reads. Real documentation is kilobytes;
+/// a document this large is a mistake (a data dump, a binary), and refusing
+/// it keeps every command within its time and memory budget.
+pub const MAX_DOCUMENT_BYTES: u64 = 16 * 1024 * 1024;
+
 /// Error reading a document from disk. Decoding problems are diagnostics, not
-/// errors; only IO can fail here.
+/// errors; only IO, and a document over the size limit, can fail here.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot read {path}: {source}")]
 pub struct ReadError {
@@ -173,10 +178,19 @@ pub struct ReadError {
 
 /// Reads one document from disk.
 pub fn read_file(path: &Path) -> Result<(SourceFile, Vec<Diagnostic>), ReadError> {
-    let bytes = std::fs::read(path).map_err(|source| ReadError {
+    let error = |source| ReadError {
         path: path.to_owned(),
         source,
-    })?;
+    };
+    let size = std::fs::metadata(path).map_err(error)?.len();
+    if size > MAX_DOCUMENT_BYTES {
+        return Err(error(std::io::Error::other(format!(
+            "the document is {} MiB; the limit is {} MiB",
+            size / (1024 * 1024),
+            MAX_DOCUMENT_BYTES / (1024 * 1024)
+        ))));
+    }
+    let bytes = std::fs::read(path).map_err(error)?;
     Ok(SourceFile::decode(display_path(path), &bytes))
 }
 
