@@ -322,6 +322,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn realised_rls_checks() {
+        use crate::model::{
+            Column, Documentation, PgType, Policy, PolicyCommand, PolicyOrigin, Source, Table,
+        };
+        let mut table = Table::new("notes", Documentation::Full, Source::new("t.md", 3));
+        table
+            .columns
+            .push(Column::new("id", PgType::Uuid, Source::new("t.md", 4)));
+        table.policies.push(Policy {
+            name: "p".into(),
+            command: PolicyCommand::Select,
+            roles: vec![],
+            permissive: true,
+            using: Some("owner_id = auth.uid()".into()),
+            with_check: None,
+            origin: PolicyOrigin::Sql,
+            source: Source::new("t.md", 9),
+        });
+        let mut schema = Schema::default();
+        schema.tables.insert("notes".into(), table.clone());
+        let codes: Vec<Code> = lint_realized(&schema).iter().map(|d| d.code).collect();
+        assert_eq!(codes, [Code::PolicyWithoutRls, Code::PolicyUnknownColumn]);
+        table.rls_enabled = true;
+        table.policies.clear();
+        schema.tables.insert("notes".into(), table);
+        let codes: Vec<Code> = lint_realized(&schema).iter().map(|d| d.code).collect();
+        assert_eq!(codes, [Code::RlsNoPolicy]);
+    }
+
+    #[test]
     fn finds_columns_not_functions() {
         let columns = expression_columns("auth.uid() = user_id AND t.is_active AND status = 'x'");
         assert_eq!(
