@@ -367,17 +367,37 @@ pub struct WriteSummary {
     pub unchanged: usize,
 }
 
-/// Writes files under `dir` atomically: each goes to a temporary file in its
-/// own directory and is renamed into place, so a failed or killed run leaves
-/// the previous file whole. Files whose contents are unchanged are not
-/// touched, so their modification times stay and build tools stay quiet.
+/// Writes files under `dir` in two phases: every changed file is first
+/// written to a temporary file in its own directory (`.gen-*.tmp`), and only
+/// when all of them are written are they renamed into place. A run that
+/// fails before the renames leaves every previous file as it was and removes
+/// its temporary files; one that is killed leaves them behind, and the next
+/// run removes them. Files whose contents are unchanged are not touched, so
+/// their modification times stay and build tools stay quiet.
+///
+/// Two environment variables exist for tests only: `GEN_TEST_FAIL_AFTER_TEMP_FILES=N`
+/// fails after N temporary files, and `GEN_TEST_SLOW_WRITE_MS=N` pauses after each.
 pub fn write_outputs(dir: &Path, files: &[OutputFile]) -> anyhow::Result<WriteSummary> {
+    remove_stale_temporaries(dir);
+    let fail_after: Option<usize> = std::env::var("GEN_TEST_FAIL_AFTER_TEMP_FILES")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let pause: Option<u64> = std::env::var("GEN_TEST_SLOW_WRITE_MS")
+        .ok()
+        .and_then(|v| v.parse().ok());
     let mut summary = WriteSummary::default();
+    let mut staged = Vec::new();
     for file in files {
         let path = dir.join(&file.path);
         if std::fs::read(&path).is_ok_and(|old| old == file.contents.as_bytes()) {
             summary.unchanged += 1;
             continue;
+        }
+        if fail_after.is_some_and(|n| staged.len() >= n) {
+            anyhow::bail!(
+                "test failpoint: failing after {} temporary files",
+                staged.len()
+            );
         }
         let parent = path.parent().unwrap_or(dir);
         std::fs::create_dir_all(parent)
@@ -394,12 +414,34 @@ pub fn write_outputs(dir: &Path, files: &[OutputFile]) -> anyhow::Result<WriteSu
             })?;
         temporary.write_all(file.contents.as_bytes())?;
         temporary.as_file().sync_all()?;
+        staged.push((temporary, path));
+        if let Some(ms) = pause {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
+    }
+    for (temporary, path) in staged {
         temporary
             .persist(&path)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
         summary.written += 1;
     }
     Ok(summary)
+}
+
+/// Temporary files a killed run left behind.
+fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if path.is_dir() {
+            remove_stale_temporaries(&path);
+        } else if name.starts_with(".gen-") && name.ends_with(".tmp") {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
 }
 
 /// Renders one emitter's files.
