@@ -17,7 +17,7 @@ pub const DEFAULT_CONFIG: &str = "schema/gen.yaml";
     long_about = "Reads Markdown documentation (column tables, notes, SQL blocks) into one typed \
 schema model, checks it, and generates SQL migrations and other outputs from it.\n\n\
 Exit codes: 0 ok, 1 findings or drift, 2 usage or input error.",
-    after_help = "Examples:\n  gen lint                       check the default documents\n  gen lint --format github       annotations for a GitHub Actions job\n  gen schema --format json       the model, for machines\n  gen lint --docs notes/ --deny warnings"
+    after_help = "Examples:\n  gen all                        generate everything under generated/\n  gen lint                       check the default documents\n  gen check                      are the committed outputs current?\n  gen check --database-url URL --format github   drift of a live database, for CI\n  gen lint --format github       annotations for a GitHub Actions job\n  gen schema --format json       the model, for machines\n  gen lint --docs notes/ --deny warnings"
 )]
 pub struct Cli {
     /// Configuration file. Relative paths inside it are relative to its directory.
@@ -76,6 +76,61 @@ pub enum Command {
     Glossary(OutArgs),
     /// Write the duplicate-table consolidation report: reports/consolidation.md, .json and .sql.
     Consolidation(OutArgs),
+    /// Check that a live database, or the committed outputs, still match the documents.
+    ///
+    /// With --database-url (or DATABASE_URL): reads the database's catalog in a
+    /// read-only transaction and reports drift, each item at its documents' line.
+    /// Without: re-renders every output in memory and reports stale files under the
+    /// output directory, and migrations that do not capture the documents.
+    /// Exit 0 when everything matches, 1 on drift or stale outputs, 2 on errors.
+    Check(CheckArgs),
+    /// Print the SQL that brings a live database to the documented schema.
+    ///
+    /// Uses the same change engine as migrations. Steps that lose data are
+    /// printed commented out unless --allow-destructive.
+    Diff(DiffArgs),
+}
+
+/// Which live database objects are compared and how.
+#[derive(Debug, Args)]
+pub struct LiveArgs {
+    /// Schemas compared with the documents.
+    #[arg(long = "schema", value_name = "NAME", default_value = "public")]
+    pub schemas: Vec<String>,
+    /// Leave table and column comments out of the comparison.
+    #[arg(long)]
+    pub ignore_comments: bool,
+    /// Longest any one catalog query may run, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub statement_timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// PostgreSQL connection URL; `sslmode` and `sslrootcert` are honoured.
+    /// Without one, the committed outputs are checked instead.
+    #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    #[command(flatten)]
+    pub live: LiveArgs,
+    /// Output directory to check when there is no URL; overrides the configuration's `output`.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// PostgreSQL connection URL; `sslmode` and `sslrootcert` are honoured.
+    #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub database_url: String,
+    /// Print steps that lose data (drop table, drop column, narrowing type
+    /// changes) as SQL rather than commented out.
+    #[arg(long)]
+    pub allow_destructive: bool,
+    #[command(flatten)]
+    pub live: LiveArgs,
 }
 
 #[derive(Debug, Args)]

@@ -54,6 +54,8 @@ impl fmt::Display for Span {
 /// stable, documented in one place and impossible to misspell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Code {
+    /// A difference between the documents and a live database (`gen check`).
+    Drift(crate::diff::drift::DriftKind),
     InvalidUtf8,
     MojibakeRepaired,
     ColumnCountMismatch,
@@ -79,6 +81,12 @@ pub enum Code {
     PolicyUnknownColumn,
     RlsRuleUnreadable,
     PolicyWithoutRls,
+    /// A committed output differs from what the documents render to.
+    StaleOutput,
+    /// The documents changed and no migration captures it.
+    MigrationsBehind,
+    /// A migration file was changed after it was generated.
+    MigrationEdited,
 }
 
 impl Code {
@@ -108,10 +116,14 @@ impl Code {
         Code::PolicyUnknownColumn,
         Code::RlsRuleUnreadable,
         Code::PolicyWithoutRls,
+        Code::StaleOutput,
+        Code::MigrationsBehind,
+        Code::MigrationEdited,
     ];
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Code::Drift(kind) => kind.code(),
             Code::InvalidUtf8 => "invalid-utf8",
             Code::MojibakeRepaired => "mojibake-repaired",
             Code::ColumnCountMismatch => "column-count-mismatch",
@@ -137,6 +149,9 @@ impl Code {
             Code::PolicyUnknownColumn => "policy-unknown-column",
             Code::RlsRuleUnreadable => "rls-rule-unreadable",
             Code::PolicyWithoutRls => "policy-without-rls",
+            Code::StaleOutput => "stale-output",
+            Code::MigrationsBehind => "migrations-behind",
+            Code::MigrationEdited => "migration-edited",
         }
     }
 

@@ -9,6 +9,7 @@ pub mod config;
 pub mod diag;
 pub mod diff;
 pub mod emit;
+pub mod introspect;
 pub mod lint;
 pub mod model;
 pub mod run;

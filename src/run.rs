@@ -14,6 +14,8 @@ use crate::{LoadOptions, Loaded, lint};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+mod check;
+
 /// How a command ended, when it did not fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -51,6 +53,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<Outcome> {
         Command::Consolidation(args) => {
             emit_one(&config, Emitter::Consolidation, args.out.as_deref())
         }
+        Command::Check(args) => check::check(&config, args),
+        Command::Diff(args) => check::diff_command(&config, args),
     }
 }
 
@@ -301,19 +305,7 @@ fn migrations_command(config: &Config, args: &MigrationsArgs) -> anyhow::Result<
     }
 }
 
-/// Hides the password of a connection URL in messages.
-pub fn mask_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let Some((credentials, host)) = rest.rsplit_once('@') else {
-        return url.to_owned();
-    };
-    match credentials.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
-    }
-}
+pub use crate::introspect::mask_url;
 
 fn apply(config: &Config, args: &ApplyArgs) -> anyhow::Result<Outcome> {
     let out_dir = args
@@ -355,10 +347,7 @@ fn apply(config: &Config, args: &ApplyArgs) -> anyhow::Result<Outcome> {
     })
 }
 
-/// Replaces the URL, if an error message repeats it, with its masked form.
-fn mask_in(message: &str, url: &str) -> String {
-    message.replace(url, &mask_url(url))
-}
+use crate::introspect::mask_in;
 
 /// What `write_outputs` did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

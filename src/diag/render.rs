@@ -91,11 +91,10 @@ fn text(diagnostics: &[Diagnostic], options: &RenderOptions<'_>) -> String {
 /// For spans outside the documents (the configuration file).
 fn plain(buffer: &mut Buffer, d: &Diagnostic) {
     use std::io::Write;
-    let _ = writeln!(
-        buffer,
-        "{}[{}]: {}\n  --> {}",
-        d.severity, d.code, d.message, d.span
-    );
+    let _ = writeln!(buffer, "{}[{}]: {}", d.severity, d.code, d.message);
+    if !d.span.file.is_empty() {
+        let _ = writeln!(buffer, "  --> {}", d.span);
+    }
     if let Some(help) = &d.help {
         let _ = writeln!(buffer, "  = help: {help}");
     }
@@ -131,19 +130,33 @@ fn github(d: &Diagnostic) -> String {
         message.push_str("\nhelp: ");
         message.push_str(help);
     }
+    // Without a file (an object only the database has) the annotation
+    // goes on the run rather than on a line.
+    let location = if d.span.file.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "file={},line={},col={},",
+            escape_property(&d.span.file),
+            d.span.line,
+            d.span.column
+        )
+    };
     format!(
-        "::{command} file={},line={},col={},title={}::{}\n",
-        escape_property(&d.span.file),
-        d.span.line,
-        d.span.column,
+        "::{command} {location}title={}::{}\n",
         escape_property(d.code.as_str()),
         escape_data(&message)
     )
 }
 
 fn sarif(diagnostics: &[Diagnostic]) -> String {
+    let drift = crate::diff::drift::DriftKind::ALL
+        .iter()
+        .map(|&kind| super::Code::Drift(kind));
     let rules: Vec<_> = super::Code::ALL
         .iter()
+        .copied()
+        .chain(drift)
         .map(|c| json!({ "id": c.as_str() }))
         .collect();
     let results: Vec<_> = diagnostics
@@ -160,12 +173,12 @@ fn sarif(diagnostics: &[Diagnostic]) -> String {
                     Some(help) => format!("{}\nhelp: {help}", d.message),
                     None => d.message.clone(),
                 }},
-                "locations": [{
+                "locations": if d.span.file.is_empty() { json!([]) } else { json!([{
                     "physicalLocation": {
                         "artifactLocation": { "uri": d.span.file },
                         "region": { "startLine": d.span.line, "startColumn": d.span.column }
                     }
-                }]
+                }]) }
             })
         })
         .collect();

@@ -4,14 +4,90 @@
 //! down migrations (the diff reversed) and the drift check (old = the live
 //! database). It compares structure, never rendered text.
 
+pub mod canonical;
+pub mod drift;
 pub mod order;
 
 use crate::model::{
-    CheckConstraint, Column, ForeignKey, Function, Index, PgType, Policy, PrimaryKey, Schema,
-    Table, Trigger, UniqueConstraint,
+    CheckConstraint, Column, ForeignKey, Function, Index, PgType, Policy, PrimaryKey,
+    ReferentialAction, Schema, Table, Trigger, UniqueConstraint,
 };
 use serde::Serialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How two spellings of the same thing are compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spelling {
+    /// Both schemas come from our own realisation (migrations): the same
+    /// emitter spelled both, so text is compared as written.
+    Exact,
+    /// One schema was read from a live database, which spells expressions,
+    /// casts and qualified names its own way: they are compared in
+    /// `canonical` form, function bodies are not compared, and an FK without
+    /// an action equals NO ACTION.
+    Canonical,
+}
+
+/// What `diff_with` compares and how.
+#[derive(Debug, Clone, Copy)]
+pub struct DiffOptions {
+    pub spelling: Spelling,
+    /// Table and column comments are part of the comparison.
+    pub compare_comments: bool,
+}
+
+impl DiffOptions {
+    /// For migrations: both sides realised by us.
+    pub const EXACT: DiffOptions = DiffOptions {
+        spelling: Spelling::Exact,
+        compare_comments: true,
+    };
+
+    /// For the drift check against a live database.
+    pub fn live(compare_comments: bool) -> DiffOptions {
+        DiffOptions {
+            spelling: Spelling::Canonical,
+            compare_comments,
+        }
+    }
+
+    fn expression(&self, sql: &str) -> String {
+        match self.spelling {
+            Spelling::Exact => sql.to_owned(),
+            Spelling::Canonical => canonical::canonical_expression(sql),
+        }
+    }
+
+    fn same_expression(&self, a: Option<&str>, b: Option<&str>) -> bool {
+        match (a, b) {
+            (Some(a), Some(b)) => a == b || self.expression(a) == self.expression(b),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+
+    fn same_type(&self, a: &PgType, b: &PgType) -> bool {
+        a == b
+            || (self.spelling == Spelling::Canonical
+                && canonical::canonical_type(a) == canonical::canonical_type(b))
+    }
+
+    /// Functions keyed by what identifies them under this spelling.
+    fn functions<'a>(&self, schema: &'a Schema) -> BTreeMap<String, &'a Function> {
+        schema
+            .functions
+            .iter()
+            .map(|(signature, f)| match self.spelling {
+                Spelling::Exact => (signature.clone(), f),
+                Spelling::Canonical => (canonical::function_identity(f), f),
+            })
+            .collect()
+    }
+
+    fn same_function_body(&self, a: &Function, b: &Function) -> bool {
+        self.spelling == Spelling::Canonical || a.definition == b.definition
+    }
+}
 
 /// A table constraint, whatever its kind.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -35,19 +111,30 @@ impl Constraint {
     }
 
     /// What the constraint means, without where it was written.
-    fn meaning(&self) -> String {
+    fn meaning(&self, options: &DiffOptions) -> String {
         match self {
             Constraint::PrimaryKey(c) => format!("pk {:?}", c.columns),
             Constraint::Unique(c) => format!("unique {:?}", c.columns),
-            Constraint::Check(c) => format!("check {}", c.expression),
-            Constraint::ForeignKey(c) => format!(
-                "fk {:?} {} {:?} {:?} {:?}",
-                c.columns, c.references, c.referenced_columns, c.on_delete, c.on_update
-            ),
+            Constraint::Check(c) => format!("check {}", options.expression(&c.expression)),
+            Constraint::ForeignKey(c) => {
+                let action = |a: Option<ReferentialAction>| match (options.spelling, a) {
+                    // An FK without ON DELETE does NO ACTION.
+                    (Spelling::Canonical, Some(ReferentialAction::NoAction)) => None,
+                    (_, a) => a,
+                };
+                format!(
+                    "fk {:?} {} {:?} {:?} {:?}",
+                    c.columns,
+                    c.references,
+                    c.referenced_columns,
+                    action(c.on_delete),
+                    action(c.on_update)
+                )
+            }
         }
     }
 
-    fn is_foreign_key(&self) -> bool {
+    pub fn is_foreign_key(&self) -> bool {
         matches!(self, Constraint::ForeignKey(_))
     }
 }
@@ -268,7 +355,13 @@ pub fn is_widening(from: &PgType, to: &PgType) -> bool {
     }
 }
 
+/// The changes that turn `old` into `new`, both realised by us.
 pub fn diff(old: &Schema, new: &Schema) -> Vec<Change> {
+    diff_with(old, new, &DiffOptions::EXACT)
+}
+
+/// The changes that turn `old` into `new`, compared as `options` say.
+pub fn diff_with(old: &Schema, new: &Schema, options: &DiffOptions) -> Vec<Change> {
     let mut out = Vec::new();
     let kept: Vec<(&Table, &Table)> = old
         .tables
@@ -308,7 +401,7 @@ pub fn diff(old: &Schema, new: &Schema) -> Vec<Change> {
             }
         }
         for policy in &o.policies {
-            if !n.policies.iter().any(|p| same_policy(p, policy)) {
+            if !n.policies.iter().any(|p| options.same_policy(p, policy)) {
                 out.push(Change::DropPolicy {
                     table: o.name.clone(),
                     name: policy.name.clone(),
@@ -323,9 +416,10 @@ pub fn diff(old: &Schema, new: &Schema) -> Vec<Change> {
                 if constraint.is_foreign_key() != foreign_keys_pass {
                     continue;
                 }
-                let survives = new_constraints
-                    .iter()
-                    .any(|c| c.name() == constraint.name() && c.meaning() == constraint.meaning());
+                let survives = new_constraints.iter().any(|c| {
+                    c.name() == constraint.name()
+                        && c.meaning(options) == constraint.meaning(options)
+                });
                 if !survives {
                     out.push(Change::DropConstraint {
                         table: o.name.clone(),
@@ -337,7 +431,7 @@ pub fn diff(old: &Schema, new: &Schema) -> Vec<Change> {
     }
     for (o, n) in &kept {
         for index in &o.indexes {
-            if !n.indexes.iter().any(|i| same_index(i, index)) {
+            if !n.indexes.iter().any(|i| options.same_index(i, index)) {
                 out.push(Change::DropIndex {
                     table: o.name.clone(),
                     name: index.name.clone(),
@@ -345,14 +439,14 @@ pub fn diff(old: &Schema, new: &Schema) -> Vec<Change> {
             }
         }
     }
-    for (signature, function) in &old.functions {
-        if new
-            .functions
+    let (old_functions, new_functions) = (options.functions(old), options.functions(new));
+    for (signature, function) in &old_functions {
+        if new_functions
             .get(signature)
-            .is_none_or(|f| f.definition != function.definition)
+            .is_none_or(|f| !options.same_function_body(f, function))
         {
             out.push(Change::DropFunction {
-                function: function.clone(),
+                function: (*function).clone(),
             });
         }
     }
@@ -386,7 +480,7 @@ pub fn diff(old: &Schema, new: &Schema) -> Vec<Change> {
             let Some(old_column) = o.column(&new_column.name) else {
                 continue;
             };
-            alter_column(&n.name, old_column, new_column, &mut out);
+            alter_column(&n.name, old_column, new_column, options, &mut out);
         }
     }
 
@@ -440,9 +534,10 @@ pub fn diff(old: &Schema, new: &Schema) -> Vec<Change> {
                 if constraint.is_foreign_key() != foreign_keys_pass {
                     continue;
                 }
-                let existed = old_constraints
-                    .iter()
-                    .any(|c| c.name() == constraint.name() && c.meaning() == constraint.meaning());
+                let existed = old_constraints.iter().any(|c| {
+                    c.name() == constraint.name()
+                        && c.meaning(options) == constraint.meaning(options)
+                });
                 if !existed {
                     out.push(Change::AddConstraint {
                         table: n.name.clone(),
@@ -458,7 +553,7 @@ pub fn diff(old: &Schema, new: &Schema) -> Vec<Change> {
     for table in new.tables.values() {
         let old_table = old.tables.get(&table.name);
         for index in &table.indexes {
-            if !old_table.is_some_and(|o| o.indexes.iter().any(|i| same_index(i, index))) {
+            if !old_table.is_some_and(|o| o.indexes.iter().any(|i| options.same_index(i, index))) {
                 out.push(Change::CreateIndex {
                     table: table.name.clone(),
                     index: index.clone(),
@@ -466,14 +561,13 @@ pub fn diff(old: &Schema, new: &Schema) -> Vec<Change> {
             }
         }
     }
-    for (signature, function) in &new.functions {
-        if old
-            .functions
+    for (signature, function) in &new_functions {
+        if old_functions
             .get(signature)
-            .is_none_or(|f| f.definition != function.definition)
+            .is_none_or(|f| !options.same_function_body(f, function))
         {
             out.push(Change::CreateFunction {
-                function: function.clone(),
+                function: (*function).clone(),
             });
         }
     }
@@ -490,7 +584,7 @@ pub fn diff(old: &Schema, new: &Schema) -> Vec<Change> {
     }
 
     // Comments: the database carries the documentation.
-    for table in new.tables.values() {
+    for table in new.tables.values().filter(|_| options.compare_comments) {
         let old_table = old.tables.get(&table.name);
         let comment = table.meta.purpose.clone();
         let old_comment = old_table.and_then(|o| o.meta.purpose.clone());
@@ -530,7 +624,8 @@ pub fn diff(old: &Schema, new: &Schema) -> Vec<Change> {
             });
         }
         for policy in &table.policies {
-            if !old_table.is_some_and(|o| o.policies.iter().any(|p| same_policy(p, policy))) {
+            if !old_table.is_some_and(|o| o.policies.iter().any(|p| options.same_policy(p, policy)))
+            {
                 out.push(Change::CreatePolicy {
                     table: table.name.clone(),
                     policy: policy.clone(),
@@ -549,11 +644,18 @@ pub fn diff(old: &Schema, new: &Schema) -> Vec<Change> {
 
 /// Type, nullability and default of one column. A default is dropped before
 /// a type change and set after it, so the default never blocks the cast.
-fn alter_column(table: &str, old: &Column, new: &Column, out: &mut Vec<Change>) {
+fn alter_column(
+    table: &str,
+    old: &Column,
+    new: &Column,
+    options: &DiffOptions,
+    out: &mut Vec<Change>,
+) {
     let t = || table.to_owned();
     let c = || new.name.clone();
-    let type_changes = old.ty != new.ty;
-    let default_changes = old.default != new.default || (type_changes && new.default.is_some());
+    let type_changes = !options.same_type(&old.ty, &new.ty);
+    let default_changes = !options.same_expression(old.default.as_deref(), new.default.as_deref())
+        || (type_changes && new.default.is_some());
     if default_changes && old.default.is_some() {
         out.push(Change::DropDefault {
             table: t(),
@@ -589,8 +691,36 @@ fn alter_column(table: &str, old: &Column, new: &Column, out: &mut Vec<Change>) 
     }
 }
 
-fn same_index(a: &Index, b: &Index) -> bool {
-    a.name == b.name && a.columns == b.columns && a.method == b.method && a.unique == b.unique
+impl DiffOptions {
+    fn same_index(&self, a: &Index, b: &Index) -> bool {
+        let same_columns = match self.spelling {
+            Spelling::Exact => a.columns == b.columns,
+            Spelling::Canonical => {
+                a.columns.len() == b.columns.len()
+                    && a.columns.iter().zip(&b.columns).all(|(x, y)| {
+                        x.descending == y.descending
+                            && canonical::operator_class(x.operator_class.as_deref())
+                                == canonical::operator_class(y.operator_class.as_deref())
+                            && self.same_expression(Some(&x.expression), Some(&y.expression))
+                    })
+            }
+        };
+        a.name == b.name && same_columns && a.method == b.method && a.unique == b.unique
+    }
+
+    fn same_policy(&self, a: &Policy, b: &Policy) -> bool {
+        match self.spelling {
+            Spelling::Exact => same_policy(a, b),
+            Spelling::Canonical => {
+                let roles = |p: &Policy| p.roles.iter().cloned().collect::<BTreeSet<_>>();
+                a.command == b.command
+                    && roles(a) == roles(b)
+                    && a.permissive == b.permissive
+                    && self.same_expression(a.using.as_deref(), b.using.as_deref())
+                    && self.same_expression(a.with_check.as_deref(), b.with_check.as_deref())
+            }
+        }
+    }
 }
 
 /// Policies are compared by meaning, not by name: command, roles,

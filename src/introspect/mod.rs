@@ -1,0 +1,133 @@
+//! Introspection: a live database's catalog becomes the same `Schema` model
+//! that the documents lower to, so that `gen check` and `gen diff` can run
+//! the ordinary structural diff against it. Everything is read inside one
+//! `READ ONLY` transaction with a `statement_timeout`, with one set-based
+//! query per kind of object (never one per table), so a 1,000-table database
+//! costs the same handful of round trips as a 10-table one.
+//!
+//! The model built here is spelled the way PostgreSQL deparses things
+//! (`'a'::text`, `= ANY (ARRAY[...])`); `crate::diff::canonical` brings both
+//! sides to one spelling before they are compared.
+
+mod catalog;
+
+use crate::model::Schema;
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub use catalog::read_schema;
+
+/// What to read and how long any one query may take.
+#[derive(Debug, Clone)]
+pub struct IntrospectOptions {
+    /// Schemas whose tables are compared with the documents (`public`).
+    pub schemas: Vec<String>,
+    /// Tables never reported: our own bookkeeping (`_sqlx_migrations`) and
+    /// the configuration's `ignore_tables`.
+    pub ignored_tables: Vec<String>,
+    /// Applied with `SET LOCAL statement_timeout`, so that a catalog query
+    /// stuck behind a lock fails instead of hanging CI.
+    pub statement_timeout: Duration,
+}
+
+impl Default for IntrospectOptions {
+    fn default() -> Self {
+        IntrospectOptions {
+            schemas: vec!["public".to_owned()],
+            ignored_tables: vec!["_sqlx_migrations".to_owned()],
+            statement_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntrospectError {
+    #[error("invalid database URL {url}: {message}")]
+    Url { url: String, message: String },
+    #[error("cannot connect to {url}: {message}")]
+    Connect { url: String, message: String },
+    #[error("reading the catalog of {url} failed ({what}): {message}")]
+    Query {
+        url: String,
+        what: &'static str,
+        message: String,
+    },
+}
+
+/// Hides the password of a connection URL in messages.
+pub fn mask_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((credentials, host)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match credentials.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+/// Replaces the URL, and its password on its own, wherever an error message
+/// repeats them.
+pub fn mask_in(message: &str, url: &str) -> String {
+    let mut out = message.replace(url, &mask_url(url));
+    if let Some(password) = password_of(url)
+        && password.len() >= 3
+    {
+        out = out.replace(password, "***");
+    }
+    out
+}
+
+fn password_of(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let credentials = rest.rsplit_once('@')?.0;
+    credentials.split_once(':').map(|(_, p)| p)
+}
+
+/// Opens one connection. The URL's `sslmode` (and `sslrootcert`) are honoured
+/// as libpq does; TLS is provided by rustls.
+pub async fn connect(url: &str) -> Result<PgConnection, IntrospectError> {
+    let options = PgConnectOptions::from_str(url).map_err(|e| IntrospectError::Url {
+        url: mask_url(url),
+        message: mask_in(&e.to_string(), url),
+    })?;
+    PgConnection::connect_with(&options)
+        .await
+        .map_err(|e| IntrospectError::Connect {
+            url: mask_url(url),
+            message: mask_in(&e.to_string(), url),
+        })
+}
+
+/// Connects and reads the schema.
+pub async fn introspect(url: &str, options: &IntrospectOptions) -> Result<Schema, IntrospectError> {
+    let mut connection = connect(url).await?;
+    let result = read_schema(&mut connection, options).await;
+    let _ = connection.close().await;
+    result.map_err(|(what, e)| IntrospectError::Query {
+        url: mask_url(url),
+        what,
+        message: mask_in(&e.to_string(), url),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_passwords_everywhere() {
+        let url = "postgres://me:s3cret@db.example.com:5432/app?sslmode=require";
+        assert_eq!(
+            mask_url(url),
+            "postgres://me:***@db.example.com:5432/app?sslmode=require"
+        );
+        let message = format!("error with {url} and s3cret again");
+        let masked = mask_in(&message, url);
+        assert!(!masked.contains("s3cret"), "{masked}");
+    }
+}
