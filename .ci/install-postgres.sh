@@ -13,6 +13,8 @@ need_apt=()
 [ -x "$PG_CONFIG" ] && [ -d "$($PG_CONFIG --includedir-server 2>/dev/null)" ] || need_apt+=(postgresql-server-dev-15)
 command -v dpkg-source >/dev/null || need_apt+=(dpkg-dev)
 command -v make >/dev/null || need_apt+=(make)
+# The test cluster serves TLS with a certificate openssl makes.
+command -v openssl >/dev/null || need_apt+=(openssl)
 command -v gcc >/dev/null || need_apt+=(gcc)
 
 if [ ${#need_apt[@]} -gt 0 ]; then

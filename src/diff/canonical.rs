@@ -268,7 +268,11 @@ fn rewrite(expr: &mut Expr) {
             let (low_op, high_op, join) = if negated {
                 (BinaryOperator::Lt, BinaryOperator::Gt, BinaryOperator::Or)
             } else {
-                (BinaryOperator::GtEq, BinaryOperator::LtEq, BinaryOperator::And)
+                (
+                    BinaryOperator::GtEq,
+                    BinaryOperator::LtEq,
+                    BinaryOperator::And,
+                )
             };
             let low = Expr::BinaryOp {
                 left: nested((*subject).clone()),
@@ -355,15 +359,27 @@ mod tests {
             "status IN ('a', 'b')",
             "((status)::text = ANY ((ARRAY['a'::character varying, 'b'::character varying])::text[]))",
         ),
-        ("priority BETWEEN 1 AND 10", "((priority >= 1) AND (priority <= 10))"),
-        ("temperature >= 0 AND temperature <= 2", "((temperature >= (0)::numeric) AND (temperature <= (2)::numeric))"),
+        (
+            "priority BETWEEN 1 AND 10",
+            "((priority >= 1) AND (priority <= 10))",
+        ),
+        (
+            "temperature >= 0 AND temperature <= 2",
+            "((temperature >= (0)::numeric) AND (temperature <= (2)::numeric))",
+        ),
         ("NOW()", "now()"),
         ("CURRENT_TIMESTAMP", "now()"),
         ("'pending'", "'pending'::text"),
         ("'{}'", "'{}'::jsonb"),
-        ("extensions.uuid_generate_v4()", "extensions.uuid_generate_v4()"),
+        (
+            "extensions.uuid_generate_v4()",
+            "extensions.uuid_generate_v4()",
+        ),
         ("uuid_generate_v4()", "extensions.uuid_generate_v4()"),
-        ("(NOW() + INTERVAL '1 month')", "(now() + '1 mon'::interval)"),
+        (
+            "(NOW() + INTERVAL '1 month')",
+            "(now() + '1 mon'::interval)",
+        ),
         ("auth.uid() = user_id", "(auth.uid() = user_id)"),
         (
             "(project_id IS NOT NULL AND subproject_id IS NULL) OR (project_id IS NULL AND subproject_id IS NOT NULL)",
@@ -373,7 +389,10 @@ mod tests {
             "EXISTS (SELECT 1 FROM profiles WHERE profiles.id = auth.uid() AND profiles.role = 'admin')",
             "(EXISTS ( SELECT 1\n   FROM public.profiles\n  WHERE ((profiles.id = auth.uid()) AND (profiles.role = 'admin'::text))))",
         ),
-        ("to_tsvector('english', title)", "to_tsvector('english'::regconfig, title)"),
+        (
+            "to_tsvector('english', title)",
+            "to_tsvector('english'::regconfig, title)",
+        ),
         ("\"user_id\"", "user_id"),
     ];
 
@@ -401,7 +420,11 @@ mod tests {
     #[test]
     fn different_meanings_stay_apart() {
         for (a, b) in DIFFERENT {
-            assert_ne!(canonical_expression(a), canonical_expression(b), "{a} vs {b}");
+            assert_ne!(
+                canonical_expression(a),
+                canonical_expression(b),
+                "{a} vs {b}"
+            );
         }
     }
 }

@@ -486,7 +486,9 @@ impl<'a> Grouping<'a> {
                 });
             }
             Change::CreatePolicy { table, policy } => {
-                let replaced = self.replaced.contains(&(table.clone(), policy.name.clone()));
+                let replaced = self
+                    .replaced
+                    .contains(&(table.clone(), policy.name.clone()));
                 let live = replaced
                     .then(|| self.live_table(table))
                     .flatten()
@@ -605,7 +607,11 @@ impl<'a> Grouping<'a> {
                 object: name.clone(),
                 documented: Some(name.clone()),
                 live: None,
-                source: self.documented.extensions.get(name).map(|e| e.source.clone()),
+                source: self
+                    .documented
+                    .extensions
+                    .get(name)
+                    .map(|e| e.source.clone()),
             }),
             // Platforms install extensions of their own; an extension the
             // documents do not mention is not drift.

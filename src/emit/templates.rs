@@ -24,7 +24,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../templates/prelude.down.sql.tera"),
     ),
     ("rls.sql.tera", include_str!("../../templates/rls.sql.tera")),
-    ("diff.sql.tera", include_str!("../../templates/diff.sql.tera")),
+    (
+        "diff.sql.tera",
+        include_str!("../../templates/diff.sql.tera"),
+    ),
     (
         "glossary.md.tera",
         include_str!("../../templates/glossary.md.tera"),
@@ -130,11 +133,14 @@ fn string_arg<'a>(value: &'a Value, filter: &str) -> tera::Result<&'a str> {
 fn register_filters(tera: &mut Tera) {
     // Turns SQL into comments line by line, so that a step the user must
     // opt into is visible but never runs.
-    tera.register_filter("sql_comment_out", |v: &Value, _: &HashMap<String, Value>| {
-        let text = string_arg(v, "sql_comment_out")?;
-        let commented: Vec<String> = text.lines().map(|line| format!("-- {line}")).collect();
-        Ok(Value::String(commented.join("\n")))
-    });
+    tera.register_filter(
+        "sql_comment_out",
+        |v: &Value, _: &HashMap<String, Value>| {
+            let text = string_arg(v, "sql_comment_out")?;
+            let commented: Vec<String> = text.lines().map(|line| format!("-- {line}")).collect();
+            Ok(Value::String(commented.join("\n")))
+        },
+    );
     tera.register_filter("sql_ident", |v: &Value, _: &HashMap<String, Value>| {
         Ok(Value::String(quote_identifier(string_arg(v, "sql_ident")?)))
     });

@@ -4,12 +4,12 @@
 
 use super::IntrospectOptions;
 use crate::model::{
-    CheckConstraint, Column, Documentation, Extension, ForeignKey, FkOrigin, Function, Index,
+    CheckConstraint, Column, Documentation, Extension, FkOrigin, ForeignKey, Function, Index,
     IndexColumn, IndexMethod, PgType, Policy, PolicyCommand, PolicyOrigin, PrimaryKey,
     ReferentialAction, Schema, Source, Table, TableRef, Trigger, UniqueConstraint,
 };
-use sqlx::postgres::PgConnection;
-use sqlx::{AssertSqlSafe, Connection};
+use sqlx::postgres::{PgConnection, Postgres};
+use sqlx::{AssertSqlSafe, Connection, Transaction};
 
 /// Where facts read from the database "come from" in the model: drift items
 /// show the documents' line, and the live side has none.
@@ -17,7 +17,8 @@ fn live_source() -> Source {
     Source::new("database", 0)
 }
 
-type QueryError = (&'static str, sqlx::Error);
+/// What failed, and why.
+pub type QueryError = (&'static str, sqlx::Error);
 
 const TABLES: &str = "
 SELECT n.nspname::text, c.relname::text, c.relrowsecurity, c.relforcerowsecurity,
@@ -126,28 +127,39 @@ FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
 WHERE e.extname <> 'plpgsql'
 ORDER BY 1";
 
+/// Starts the transaction introspection runs in: READ ONLY, so that the
+/// server itself rejects any write (SQLSTATE 25006), REPEATABLE READ, so
+/// that every query sees one snapshot, with the statement timeout, and with
+/// only `pg_catalog` on the search_path, so that expressions are deparsed
+/// with every user object schema-qualified.
+pub async fn begin_read_only(
+    connection: &mut PgConnection,
+    statement_timeout: std::time::Duration,
+) -> Result<Transaction<'_, Postgres>, QueryError> {
+    let mut transaction = connection
+        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await
+        .map_err(|e| ("begin a read-only transaction", e))?;
+    let timeout_ms = statement_timeout.as_millis().max(1);
+    let set_timeout = format!("SET LOCAL statement_timeout = {timeout_ms}");
+    sqlx::raw_sql(AssertSqlSafe(set_timeout))
+        .execute(&mut *transaction)
+        .await
+        .map_err(|e| ("set statement_timeout", e))?;
+    sqlx::raw_sql("SET LOCAL search_path = pg_catalog")
+        .execute(&mut *transaction)
+        .await
+        .map_err(|e| ("set search_path", e))?;
+    Ok(transaction)
+}
+
 /// Reads everything inside one READ ONLY transaction, which is rolled back:
 /// nothing here writes, and the transaction proves it.
 pub async fn read_schema(
     connection: &mut PgConnection,
     options: &IntrospectOptions,
 ) -> Result<Schema, QueryError> {
-    let mut transaction = connection
-        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        .await
-        .map_err(|e| ("begin a read-only transaction", e))?;
-    let timeout_ms = options.statement_timeout.as_millis().max(1);
-    let set_timeout = format!("SET LOCAL statement_timeout = {timeout_ms}");
-    sqlx::raw_sql(AssertSqlSafe(set_timeout))
-        .execute(&mut *transaction)
-        .await
-        .map_err(|e| ("set statement_timeout", e))?;
-    // Expressions are deparsed relative to the search_path: with only
-    // pg_catalog on it, every user object comes out schema-qualified.
-    sqlx::raw_sql("SET LOCAL search_path = pg_catalog")
-        .execute(&mut *transaction)
-        .await
-        .map_err(|e| ("set search_path", e))?;
+    let mut transaction = begin_read_only(connection, options.statement_timeout).await?;
     let schemas = &options.schemas;
     let mut builder = Builder::new(options);
 
@@ -160,7 +172,15 @@ pub async fn read_schema(
         builder.table(&schema, &name, rls, force, comment);
     }
 
-    type ColumnRow = (String, String, String, String, bool, Option<String>, Option<String>);
+    type ColumnRow = (
+        String,
+        String,
+        String,
+        String,
+        bool,
+        Option<String>,
+        Option<String>,
+    );
     let rows: Vec<ColumnRow> = sqlx::query_as(COLUMNS)
         .bind(schemas)
         .fetch_all(&mut *transaction)
@@ -195,8 +215,19 @@ pub async fn read_schema(
         .await
         .map_err(|e| ("constraints", e))?;
     for row in rows {
-        let (schema, table, name, kind, check, columns, ref_schema, ref_table, ref_columns, del, upd) =
-            row;
+        let (
+            schema,
+            table,
+            name,
+            kind,
+            check,
+            columns,
+            ref_schema,
+            ref_table,
+            ref_columns,
+            del,
+            upd,
+        ) = row;
         let Some(t) = builder.get(&schema, &table) else {
             continue;
         };
@@ -237,7 +268,16 @@ pub async fn read_schema(
         }
     }
 
-    type IndexRow = (String, String, String, String, bool, Vec<String>, Vec<bool>, Vec<String>);
+    type IndexRow = (
+        String,
+        String,
+        String,
+        String,
+        bool,
+        Vec<String>,
+        Vec<bool>,
+        Vec<String>,
+    );
     let rows: Vec<IndexRow> = sqlx::query_as(INDEXES)
         .bind(schemas)
         .fetch_all(&mut *transaction)
@@ -361,7 +401,9 @@ pub async fn read_schema(
 
     let mut schema = builder.finish();
     for function in functions {
-        schema.functions.insert(function.signature.clone(), function);
+        schema
+            .functions
+            .insert(function.signature.clone(), function);
     }
     for (name, extension_schema) in rows {
         schema.extensions.insert(
@@ -397,11 +439,16 @@ fn trigger_timing(kind: i32) -> String {
     } else {
         "AFTER"
     };
-    let events: Vec<&str> = [(4, "INSERT"), (16, "UPDATE"), (8, "DELETE"), (32, "TRUNCATE")]
-        .into_iter()
-        .filter(|(bit, _)| kind & bit != 0)
-        .map(|(_, name)| name)
-        .collect();
+    let events: Vec<&str> = [
+        (4, "INSERT"),
+        (16, "UPDATE"),
+        (8, "DELETE"),
+        (32, "TRUNCATE"),
+    ]
+    .into_iter()
+    .filter(|(bit, _)| kind & bit != 0)
+    .map(|(_, name)| name)
+    .collect();
     format!("{when} {}", events.join(" OR "))
 }
 
@@ -428,7 +475,14 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn table(&mut self, schema: &str, name: &str, rls: bool, _force: bool, comment: Option<String>) {
+    fn table(
+        &mut self,
+        schema: &str,
+        name: &str,
+        rls: bool,
+        _force: bool,
+        comment: Option<String>,
+    ) {
         let key = Self::key(schema, name);
         if self.options.ignored_tables.contains(&key) {
             return;

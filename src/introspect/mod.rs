@@ -17,7 +17,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 use std::str::FromStr;
 use std::time::Duration;
 
-pub use catalog::read_schema;
+pub use catalog::{QueryError, begin_read_only, read_schema};
 
 /// What to read and how long any one query may take.
 #[derive(Debug, Clone)]

@@ -7,6 +7,7 @@
 //! is committed under the output directory.
 
 use super::{Outcome, load_for_generation, read_existing, render};
+use crate::Loaded;
 use crate::cli::{CheckArgs, Config, DiffArgs, LiveArgs};
 use crate::diag::{self, Code, Diagnostic, Format, RenderOptions, Span};
 use crate::diff::drift::{DriftItem, drift_items};
@@ -16,7 +17,6 @@ use crate::emit::{Emitter, Templates};
 use crate::introspect::{IntrospectOptions, introspect};
 use crate::model::Schema;
 use crate::model::physical::realize;
-use crate::Loaded;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -38,7 +38,11 @@ struct Compared {
     options: DiffOptions,
 }
 
-fn read_both(config: &Config, url: &str, live_args: &LiveArgs) -> anyhow::Result<Result<Compared, Outcome>> {
+fn read_both(
+    config: &Config,
+    url: &str,
+    live_args: &LiveArgs,
+) -> anyhow::Result<Result<Compared, Outcome>> {
     let loaded = match load_for_generation(config)? {
         Ok(loaded) => loaded,
         Err(outcome) => return Ok(Err(outcome)),
@@ -226,13 +230,23 @@ fn check_outputs(config: &Config, args: &CheckArgs) -> anyhow::Result<Outcome> {
                     Diagnostic::error(
                         Code::StaleOutput,
                         span,
-                        format!("{} is stale: the documents render it differently", path.display()),
+                        format!(
+                            "{} is stale: the documents render it differently",
+                            path.display()
+                        ),
                     )
-                    .with_help(format!("run `gen all` (or `gen emit {}`) and commit the result", emitter.name())),
+                    .with_help(format!(
+                        "run `gen all` (or `gen emit {}`) and commit the result",
+                        emitter.name()
+                    )),
                 ),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => findings.push(
-                    Diagnostic::error(Code::StaleOutput, span, format!("{} is missing", path.display()))
-                        .with_help("run `gen all` and commit the result"),
+                    Diagnostic::error(
+                        Code::StaleOutput,
+                        span,
+                        format!("{} is missing", path.display()),
+                    )
+                    .with_help("run `gen all` and commit the result"),
                 ),
                 Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
             }
@@ -245,10 +259,23 @@ fn check_outputs(config: &Config, args: &CheckArgs) -> anyhow::Result<Outcome> {
         version: "0",
         allow_destructive: true,
     };
-    let migrations_span = Span::new(out_dir.join(migrations::SNAPSHOT).display().to_string(), 1, 1);
-    match migrations::plan(&loaded.schema, &existing, &request, &config.emit_options(), &templates) {
+    let migrations_span = Span::new(
+        out_dir.join(migrations::SNAPSHOT).display().to_string(),
+        1,
+        1,
+    );
+    match migrations::plan(
+        &loaded.schema,
+        &existing,
+        &request,
+        &config.emit_options(),
+        &templates,
+    ) {
         Ok(Plan::UpToDate) => {}
-        Ok(Plan::Write { changes, .. }) | Ok(Plan::Refused { destructive: changes }) => {
+        Ok(Plan::Write { changes, .. })
+        | Ok(Plan::Refused {
+            destructive: changes,
+        }) => {
             let steps: Vec<String> = changes.iter().take(5).map(Change::describe).collect();
             findings.push(
                 Diagnostic::error(
@@ -258,7 +285,11 @@ fn check_outputs(config: &Config, args: &CheckArgs) -> anyhow::Result<Outcome> {
                         "the documents changed and no migration in {} captures it: {}{}",
                         migrations_dir.display(),
                         steps.join("; "),
-                        if changes.len() > 5 { format!("; and {} more", changes.len() - 5) } else { String::new() }
+                        if changes.len() > 5 {
+                            format!("; and {} more", changes.len() - 5)
+                        } else {
+                            String::new()
+                        }
                     ),
                 )
                 .with_help("run `gen migrations` (or `gen all`) and commit the new migration"),
@@ -271,9 +302,14 @@ fn check_outputs(config: &Config, args: &CheckArgs) -> anyhow::Result<Outcome> {
                     Diagnostic::error(
                         Code::MigrationEdited,
                         Span::new(path.display().to_string(), 1, 1),
-                        format!("{} was changed after it was generated", migrations_dir.join(&name).display()),
+                        format!(
+                            "{} was changed after it was generated",
+                            migrations_dir.join(&name).display()
+                        ),
                     )
-                    .with_help("restore it (git checkout) and put the change in the documents instead"),
+                    .with_help(
+                        "restore it (git checkout) and put the change in the documents instead",
+                    ),
                 );
             }
         }

@@ -260,6 +260,10 @@ fn init_and_start(bin: &Path, base: &Path, root: bool) -> Result<String, String>
         .output(),
     )?;
 
+    // TLS, as Supabase requires: a self-signed certificate for 127.0.0.1,
+    // which is also the root a client verifies it with (`TLS_ROOT_CERT`).
+    let ssl = make_certificate(base)?;
+
     // The port is free when chosen but could be taken before the server
     // binds it, so try a few.
     let mut last_error = String::new();
@@ -267,7 +271,7 @@ fn init_and_start(bin: &Path, base: &Path, root: bool) -> Result<String, String>
         let port = free_port()?;
         let options = format!(
             "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={base_s} \
-             -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+             -c fsync=off -c synchronous_commit=off -c full_page_writes=off {ssl}"
         );
         let started = describe_output(
             "pg_ctl start",
@@ -292,6 +296,73 @@ fn init_and_start(bin: &Path, base: &Path, root: bool) -> Result<String, String>
         }
     }
     Err(last_error)
+}
+
+/// Where the test cluster's certificate is, once it has started: clients
+/// verify the server with it (`sslrootcert`).
+pub static TLS_ROOT_CERT: OnceLock<PathBuf> = OnceLock::new();
+
+/// Writes a certificate authority (`ca.crt`) and a server certificate for
+/// 127.0.0.1 signed by it (`server.crt`, `server.key`, owned by the server's
+/// user), and returns the server options that turn TLS on. A separate CA,
+/// because rustls refuses a self-signed CA certificate as a server's.
+fn make_certificate(base: &Path) -> Result<String, String> {
+    let openssl = find_in_path("openssl")
+        .ok_or_else(|| "openssl is not installed (needed for the TLS test cluster)".to_owned())?;
+    let path = |name: &str| base.join(name).to_string_lossy().into_owned();
+    std::fs::write(
+        base.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .map_err(|e| format!("cannot write server.ext: {e}"))?;
+    let steps: [(&str, Vec<String>); 3] = [
+        (
+            "openssl req (CA)",
+            args([
+                "req",
+                "-x509",
+                "-new",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=gen-test-ca",
+            ])
+            .into_iter()
+            .chain(args(["-keyout", &path("ca.key"), "-out", &path("ca.crt")]))
+            .collect(),
+        ),
+        (
+            "openssl req (server)",
+            args(["req", "-new", "-nodes", "-subj", "/CN=127.0.0.1"])
+                .into_iter()
+                .chain(args([
+                    "-keyout",
+                    &path("server.key"),
+                    "-out",
+                    &path("server.csr"),
+                ]))
+                .collect(),
+        ),
+        (
+            "openssl x509 (sign)",
+            args(["x509", "-req", "-days", "2", "-in", &path("server.csr")])
+                .into_iter()
+                .chain(args(["-CA", &path("ca.crt"), "-CAkey", &path("ca.key")]))
+                .chain(args(["-CAcreateserial", "-extfile", &path("server.ext")]))
+                .chain(args(["-out", &path("server.crt")]))
+                .collect(),
+        ),
+    ];
+    for (what, arguments) in steps {
+        describe_output(what, pg_command(&openssl, &arguments, base).output())?;
+    }
+    let _ = TLS_ROOT_CERT.set(base.join("ca.crt"));
+    Ok(format!(
+        "-c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+        path("server.crt"),
+        path("server.key")
+    ))
 }
 
 /// Statics are never dropped, so a detached shell waits for this process to
@@ -387,6 +458,12 @@ pub struct TestDb {
 ///
 /// Panics (with [`HINT`]) if the server is unreachable.
 pub async fn fresh_db() -> TestDb {
+    fresh_db_from("template0").await
+}
+
+/// Like [`fresh_db`], but a copy of the database `template` (which must have
+/// no open connections: close its pool first).
+pub async fn fresh_db_from(template: &str) -> TestDb {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let admin = admin_url();
     let name = format!(
@@ -402,7 +479,7 @@ pub async fn fresh_db() -> TestDb {
     for sql in [
         format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#),
         format!(
-            r#"CREATE DATABASE "{name}" TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"#
+            r#"CREATE DATABASE "{name}" TEMPLATE "{template}" ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"#
         ),
     ] {
         if let Err(e) = sqlx::raw_sql(AssertSqlSafe(sql.as_str()))
@@ -425,6 +502,11 @@ pub async fn fresh_db() -> TestDb {
 impl TestDb {
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// Closes this handle's connections, so the database can be a template.
+    pub async fn close(&self) {
+        self.pool.close().await;
     }
 
     /// Runs a multi-statement SQL script with the simple query protocol
