@@ -73,6 +73,30 @@ fn without_modifiers(ty: &PgType) -> PgType {
     }
 }
 
+/// `canonical_expression`, remembered: a diff compares the same few
+/// spellings (`now()`, `gen_random_uuid()`, `auth.uid() = user_id`)
+/// thousands of times, and parsing dominates a drift check otherwise.
+pub fn canonical_expression_cached(sql: &str) -> String {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static CACHE: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
+    }
+    CACHE.with(|cache| {
+        if let Some(found) = cache.borrow().get(sql) {
+            return found.clone();
+        }
+        let canonical = canonical_expression(sql);
+        let mut cache = cache.borrow_mut();
+        // A bound, so a long-lived process cannot grow it without end.
+        if cache.len() > 100_000 {
+            cache.clear();
+        }
+        cache.insert(sql.to_owned(), canonical.clone());
+        canonical
+    })
+}
+
 /// One spelling for an SQL expression. Text that does not parse is compared
 /// with its whitespace collapsed.
 pub fn canonical_expression(sql: &str) -> String {

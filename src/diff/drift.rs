@@ -393,8 +393,8 @@ impl<'a> Grouping<'a> {
                 // even when it is the same; that is the type's item.
                 let same = match (&documented_default, &live_default) {
                     (Some(a), Some(b)) => {
-                        super::canonical::canonical_expression(a)
-                            == super::canonical::canonical_expression(b)
+                        super::canonical::canonical_expression_cached(a)
+                            == super::canonical::canonical_expression_cached(b)
                     }
                     (None, None) => true,
                     _ => false,

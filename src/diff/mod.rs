@@ -54,7 +54,7 @@ impl DiffOptions {
     fn expression(&self, sql: &str) -> String {
         match self.spelling {
             Spelling::Exact => sql.to_owned(),
-            Spelling::Canonical => canonical::canonical_expression(sql),
+            Spelling::Canonical => canonical::canonical_expression_cached(sql),
         }
     }
 

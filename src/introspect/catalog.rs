@@ -20,11 +20,15 @@ fn live_source() -> Source {
 /// What failed, and why.
 pub type QueryError = (&'static str, sqlx::Error);
 
+// Comments come from joins on pg_description rather than obj_description()
+// and col_description(), which run a query per row.
 const TABLES: &str = "
 SELECT n.nspname::text, c.relname::text, c.relrowsecurity, c.relforcerowsecurity,
-       obj_description(c.oid, 'pg_class')
+       dsc.description
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_description dsc
+       ON dsc.objoid = c.oid AND dsc.classoid = 'pg_class'::regclass AND dsc.objsubid = 0
 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
   AND n.nspname = ANY($1)
   AND NOT EXISTS (SELECT 1 FROM pg_depend d
@@ -34,11 +38,18 @@ ORDER BY 1, 2";
 const COLUMNS: &str = "
 SELECT n.nspname::text, c.relname::text, a.attname::text,
        format_type(a.atttypid, a.atttypmod), a.attnotnull,
-       pg_get_expr(d.adbin, d.adrelid), col_description(c.oid, a.attnum)
+       -- A default cannot refer to columns, so it deparses without opening
+       -- the table (relid 0), which is several times faster; a generated
+       -- column's expression can, so it gets the table.
+       CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, 0)
+            ELSE pg_get_expr(d.adbin, d.adrelid) END,
+       dsc.description
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+LEFT JOIN pg_description dsc
+       ON dsc.objoid = c.oid AND dsc.classoid = 'pg_class'::regclass AND dsc.objsubid = a.attnum
 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname = ANY($1)
   AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY 1, 2, a.attnum";
@@ -65,29 +76,29 @@ WHERE con.contype IN ('p', 'u', 'f', 'c') AND n.nspname = ANY($1)
 ORDER BY 1, 2, 3";
 
 /// Indexes that do not back a PRIMARY KEY, UNIQUE or EXCLUDE constraint (those
-/// are the constraints'). Columns come from `pg_get_indexdef(oid, k, true)`,
-/// one per key column; a non-default operator class is schema-qualified.
+/// are the constraints'), one row per key column in order. A plain column is
+/// its name; only expression columns go through `pg_get_indexdef(oid, k, true)`.
+/// A non-default operator class is schema-qualified.
 const INDEXES: &str = "
 SELECT n.nspname::text, t.relname::text, i.relname::text, am.amname::text, ix.indisunique,
-       ARRAY(SELECT pg_get_indexdef(ix.indexrelid, k, true)
-             FROM generate_series(1, ix.indnkeyatts) AS k ORDER BY k),
-       ARRAY(SELECT (ix.indoption[k - 1] & 1) = 1
-             FROM generate_series(1, ix.indnkeyatts) AS k ORDER BY k),
-       ARRAY(SELECT CASE WHEN oc.opcdefault THEN '' ELSE ocn.nspname || '.' || oc.opcname END
-             FROM generate_series(1, ix.indnkeyatts) AS k
-             JOIN pg_opclass oc ON oc.oid = ix.indclass[k - 1]
-             JOIN pg_namespace ocn ON ocn.oid = oc.opcnamespace
-             ORDER BY k)
+       CASE WHEN k.attnum = 0 THEN pg_get_indexdef(ix.indexrelid, k.ord::int, true)
+            ELSE a.attname::text END,
+       (ix.indoption[k.ord - 1] & 1) = 1,
+       CASE WHEN oc.opcdefault THEN '' ELSE ocn.nspname || '.' || oc.opcname END
 FROM pg_index ix
 JOIN pg_class i ON i.oid = ix.indexrelid
 JOIN pg_class t ON t.oid = ix.indrelid
 JOIN pg_namespace n ON n.oid = t.relnamespace
 JOIN pg_am am ON am.oid = i.relam
-WHERE n.nspname = ANY($1) AND t.relkind IN ('r', 'p')
+CROSS JOIN LATERAL unnest(ix.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+LEFT JOIN pg_attribute a ON a.attrelid = ix.indrelid AND a.attnum = k.attnum AND k.attnum > 0
+JOIN pg_opclass oc ON oc.oid = ix.indclass[k.ord - 1]
+JOIN pg_namespace ocn ON ocn.oid = oc.opcnamespace
+WHERE n.nspname = ANY($1) AND t.relkind IN ('r', 'p') AND k.ord <= ix.indnkeyatts
   AND NOT EXISTS (SELECT 1 FROM pg_constraint con
                   WHERE con.conindid = ix.indexrelid AND con.conrelid = ix.indrelid
                     AND con.contype IN ('p', 'u', 'x'))
-ORDER BY 1, 2, 3";
+ORDER BY 1, 2, 3, k.ord";
 
 const POLICIES: &str = "
 SELECT schemaname::text, tablename::text, policyname::text, permissive, roles::text[], cmd,
@@ -153,40 +164,165 @@ pub async fn begin_read_only(
     Ok(transaction)
 }
 
-/// Reads everything inside one READ ONLY transaction, which is rolled back:
-/// nothing here writes, and the transaction proves it.
+type TableRow = (String, String, bool, bool, Option<String>);
+type ColumnRow = (
+    String,
+    String,
+    String,
+    String,
+    bool,
+    Option<String>,
+    Option<String>,
+);
+type ConstraintRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Vec<String>,
+    Option<String>,
+    Option<String>,
+    Vec<String>,
+    String,
+    String,
+);
+type IndexRow = (String, String, String, String, bool, String, bool, String);
+type PolicyRow = (
+    String,
+    String,
+    String,
+    String,
+    Vec<String>,
+    String,
+    Option<String>,
+    Option<String>,
+);
+type TriggerRow = (String, String, String, i32, String, String);
+type FunctionRow = (String, String, Vec<String>);
+type ExtensionRow = (String, String);
+
+/// Every row the queries return, before assembly.
+#[derive(Default)]
+pub(super) struct Rows {
+    tables: Vec<TableRow>,
+    columns: Vec<ColumnRow>,
+    constraints: Vec<ConstraintRow>,
+    indexes: Vec<IndexRow>,
+    policies: Vec<PolicyRow>,
+    triggers: Vec<TriggerRow>,
+    functions: Vec<FunctionRow>,
+    extensions: Vec<ExtensionRow>,
+}
+
+async fn fetch<R>(
+    connection: &mut PgConnection,
+    what: &'static str,
+    sql: &'static str,
+    schemas: &[String],
+) -> Result<Vec<R>, QueryError>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    sqlx::query_as(sql)
+        .bind(schemas)
+        .fetch_all(connection)
+        .await
+        .map_err(|e| (what, e))
+}
+
+/// The queries in four groups of about equal cost, so that `introspect` can
+/// run the groups on four connections at once.
+pub(super) async fn group_tables(
+    connection: &mut PgConnection,
+    schemas: &[String],
+) -> Result<Rows, QueryError> {
+    Ok(Rows {
+        tables: fetch(connection, "tables", TABLES, schemas).await?,
+        columns: fetch(connection, "columns", COLUMNS, schemas).await?,
+        ..Rows::default()
+    })
+}
+
+pub(super) async fn group_constraints(
+    connection: &mut PgConnection,
+    schemas: &[String],
+) -> Result<Rows, QueryError> {
+    Ok(Rows {
+        constraints: fetch(connection, "constraints", CONSTRAINTS, schemas).await?,
+        ..Rows::default()
+    })
+}
+
+pub(super) async fn group_indexes(
+    connection: &mut PgConnection,
+    schemas: &[String],
+) -> Result<Rows, QueryError> {
+    Ok(Rows {
+        indexes: fetch(connection, "indexes", INDEXES, schemas).await?,
+        ..Rows::default()
+    })
+}
+
+pub(super) async fn group_rest(
+    connection: &mut PgConnection,
+    schemas: &[String],
+) -> Result<Rows, QueryError> {
+    Ok(Rows {
+        policies: fetch(connection, "policies", POLICIES, schemas).await?,
+        triggers: fetch(connection, "triggers", TRIGGERS, schemas).await?,
+        functions: fetch(connection, "functions", FUNCTIONS, schemas).await?,
+        extensions: sqlx::query_as(EXTENSIONS)
+            .fetch_all(connection)
+            .await
+            .map_err(|e| ("extensions", e))?,
+        ..Rows::default()
+    })
+}
+
+impl Rows {
+    pub(super) fn merge(mut self, other: Rows) -> Rows {
+        self.tables.extend(other.tables);
+        self.columns.extend(other.columns);
+        self.constraints.extend(other.constraints);
+        self.indexes.extend(other.indexes);
+        self.policies.extend(other.policies);
+        self.triggers.extend(other.triggers);
+        self.functions.extend(other.functions);
+        self.extensions.extend(other.extensions);
+        self
+    }
+}
+
+/// Reads everything inside one READ ONLY transaction on one connection,
+/// which is rolled back: nothing here writes, and the transaction proves it.
+/// (`introspect` does the same on four connections sharing one snapshot.)
 pub async fn read_schema(
     connection: &mut PgConnection,
     options: &IntrospectOptions,
 ) -> Result<Schema, QueryError> {
     let mut transaction = begin_read_only(connection, options.statement_timeout).await?;
     let schemas = &options.schemas;
-    let mut builder = Builder::new(options);
-
-    let rows: Vec<(String, String, bool, bool, Option<String>)> = sqlx::query_as(TABLES)
-        .bind(schemas)
-        .fetch_all(&mut *transaction)
+    let rows = group_tables(&mut transaction, schemas)
+        .await?
+        .merge(group_constraints(&mut transaction, schemas).await?)
+        .merge(group_indexes(&mut transaction, schemas).await?)
+        .merge(group_rest(&mut transaction, schemas).await?);
+    // Nothing was written; rolling back rather than committing says so.
+    transaction
+        .rollback()
         .await
-        .map_err(|e| ("tables", e))?;
-    for (schema, name, rls, force, comment) in rows {
+        .map_err(|e| ("end the read-only transaction", e))?;
+    Ok(assemble(rows, options))
+}
+
+/// Builds the model from the rows.
+pub(super) fn assemble(rows: Rows, options: &IntrospectOptions) -> Schema {
+    let mut builder = Builder::new(options);
+    for (schema, name, rls, force, comment) in rows.tables {
         builder.table(&schema, &name, rls, force, comment);
     }
-
-    type ColumnRow = (
-        String,
-        String,
-        String,
-        String,
-        bool,
-        Option<String>,
-        Option<String>,
-    );
-    let rows: Vec<ColumnRow> = sqlx::query_as(COLUMNS)
-        .bind(schemas)
-        .fetch_all(&mut *transaction)
-        .await
-        .map_err(|e| ("columns", e))?;
-    for (schema, table, name, ty, not_null, default, comment) in rows {
+    for (schema, table, name, ty, not_null, default, comment) in rows.columns {
         if let Some(t) = builder.get(&schema, &table) {
             let mut column = Column::new(name, PgType::parse(&ty), live_source());
             column.nullable = !not_null;
@@ -196,25 +332,7 @@ pub async fn read_schema(
         }
     }
 
-    type ConstraintRow = (
-        String,
-        String,
-        String,
-        String,
-        Option<String>,
-        Vec<String>,
-        Option<String>,
-        Option<String>,
-        Vec<String>,
-        String,
-        String,
-    );
-    let rows: Vec<ConstraintRow> = sqlx::query_as(CONSTRAINTS)
-        .bind(schemas)
-        .fetch_all(&mut *transaction)
-        .await
-        .map_err(|e| ("constraints", e))?;
-    for row in rows {
+    for row in rows.constraints {
         let (
             schema,
             table,
@@ -268,62 +386,32 @@ pub async fn read_schema(
         }
     }
 
-    type IndexRow = (
-        String,
-        String,
-        String,
-        String,
-        bool,
-        Vec<String>,
-        Vec<bool>,
-        Vec<String>,
-    );
-    let rows: Vec<IndexRow> = sqlx::query_as(INDEXES)
-        .bind(schemas)
-        .fetch_all(&mut *transaction)
-        .await
-        .map_err(|e| ("indexes", e))?;
-    for (schema, table, name, method, unique, expressions, descending, classes) in rows {
+    for (schema, table, name, method, unique, expression, descending, class) in rows.indexes {
         let Some(t) = builder.get(&schema, &table) else {
             continue;
         };
-        let columns = expressions
-            .into_iter()
-            .zip(descending)
-            .zip(classes)
-            .map(|((expression, descending), class)| IndexColumn {
-                expression,
-                descending,
-                operator_class: (!class.is_empty()).then_some(class),
-            })
-            .collect();
-        t.indexes.push(Index {
-            name,
-            columns,
-            // An access method we do not model (bloom, say) still shows up
-            // as an index; btree is the closest thing to "some index".
-            method: IndexMethod::parse(&method).unwrap_or(IndexMethod::Btree),
-            unique,
-            source: live_source(),
-        });
+        let column = IndexColumn {
+            expression,
+            descending,
+            operator_class: (!class.is_empty()).then_some(class),
+        };
+        // Rows come ordered by index and key position: a row continues the
+        // last index when it has the same name.
+        match t.indexes.last_mut() {
+            Some(index) if index.name == name => index.columns.push(column),
+            _ => t.indexes.push(Index {
+                name,
+                columns: vec![column],
+                // An access method we do not model (bloom, say) still shows
+                // up as an index; btree is the closest thing to "some index".
+                method: IndexMethod::parse(&method).unwrap_or(IndexMethod::Btree),
+                unique,
+                source: live_source(),
+            }),
+        }
     }
 
-    type PolicyRow = (
-        String,
-        String,
-        String,
-        String,
-        Vec<String>,
-        String,
-        Option<String>,
-        Option<String>,
-    );
-    let rows: Vec<PolicyRow> = sqlx::query_as(POLICIES)
-        .bind(schemas)
-        .fetch_all(&mut *transaction)
-        .await
-        .map_err(|e| ("policies", e))?;
-    for (schema, table, name, permissive, roles, command, using, with_check) in rows {
+    for (schema, table, name, permissive, roles, command, using, with_check) in rows.policies {
         let Some(t) = builder.get(&schema, &table) else {
             continue;
         };
@@ -347,12 +435,7 @@ pub async fn read_schema(
         });
     }
 
-    let rows: Vec<(String, String, String, i32, String, String)> = sqlx::query_as(TRIGGERS)
-        .bind(schemas)
-        .fetch_all(&mut *transaction)
-        .await
-        .map_err(|e| ("triggers", e))?;
-    for (schema, table, name, kind, function_schema, function) in rows {
+    for (schema, table, name, kind, function_schema, function) in rows.triggers {
         let Some(t) = builder.get(&schema, &table) else {
             continue;
         };
@@ -363,13 +446,8 @@ pub async fn read_schema(
         });
     }
 
-    let rows: Vec<(String, String, Vec<String>)> = sqlx::query_as(FUNCTIONS)
-        .bind(schemas)
-        .fetch_all(&mut *transaction)
-        .await
-        .map_err(|e| ("functions", e))?;
     let mut functions = Vec::new();
-    for (_schema, name, arguments) in rows {
+    for (_schema, name, arguments) in rows.functions {
         let arguments: Vec<PgType> = arguments.iter().map(|a| PgType::parse(a)).collect();
         let signature = format!(
             "{name}({})",
@@ -388,24 +466,13 @@ pub async fn read_schema(
         });
     }
 
-    let rows: Vec<(String, String)> = sqlx::query_as(EXTENSIONS)
-        .fetch_all(&mut *transaction)
-        .await
-        .map_err(|e| ("extensions", e))?;
-
-    // Nothing was written; rolling back rather than committing says so.
-    transaction
-        .rollback()
-        .await
-        .map_err(|e| ("end the read-only transaction", e))?;
-
     let mut schema = builder.finish();
     for function in functions {
         schema
             .functions
             .insert(function.signature.clone(), function);
     }
-    for (name, extension_schema) in rows {
+    for (name, extension_schema) in rows.extensions {
         schema.extensions.insert(
             name.clone(),
             Extension {
@@ -415,7 +482,7 @@ pub async fn read_schema(
             },
         );
     }
-    Ok(schema)
+    schema
 }
 
 fn referential_action(code: &str) -> Option<ReferentialAction> {

@@ -103,16 +103,71 @@ pub async fn connect(url: &str) -> Result<PgConnection, IntrospectError> {
         })
 }
 
-/// Connects and reads the schema.
+/// Connects and reads the schema. The four groups of catalog queries run at
+/// once on four connections; the first exports its snapshot and the others
+/// adopt it (`SET TRANSACTION SNAPSHOT`, as parallel pg_dump does), so all of
+/// them see the same instant, each in its own READ ONLY transaction.
 pub async fn introspect(url: &str, options: &IntrospectOptions) -> Result<Schema, IntrospectError> {
-    let mut connection = connect(url).await?;
-    let result = read_schema(&mut connection, options).await;
-    let _ = connection.close().await;
-    result.map_err(|(what, e)| IntrospectError::Query {
+    let query_error = |(what, e): QueryError| IntrospectError::Query {
         url: mask_url(url),
         what,
         message: mask_in(&e.to_string(), url),
-    })
+    };
+    let (mut a, mut b, mut c, mut d) =
+        tokio::try_join!(connect(url), connect(url), connect(url), connect(url))?;
+    let timeout = options.statement_timeout;
+    let mut first = begin_read_only(&mut a, timeout)
+        .await
+        .map_err(query_error)?;
+    let snapshot: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
+        .fetch_one(&mut *first)
+        .await
+        .map_err(|e| query_error(("export the snapshot", e)))?;
+    let snapshot = snapshot.as_str();
+    let adopt = |connection| async move {
+        let mut transaction = begin_read_only(connection, timeout).await?;
+        // The snapshot name comes from the server; bound as a literal it
+        // cannot be anything but a quoted string.
+        let set = format!(
+            "SET TRANSACTION SNAPSHOT '{}'",
+            snapshot_name(snapshot).ok_or((
+                "adopt the snapshot",
+                sqlx::Error::Protocol(format!("unexpected snapshot name {snapshot:?}")),
+            ))?
+        );
+        sqlx::raw_sql(sqlx::AssertSqlSafe(set))
+            .execute(&mut *transaction)
+            .await
+            .map_err(|e| ("adopt the snapshot", e))?;
+        Ok::<_, QueryError>(transaction)
+    };
+    let (mut second, mut third, mut fourth) =
+        tokio::try_join!(adopt(&mut b), adopt(&mut c), adopt(&mut d)).map_err(query_error)?;
+    let schemas = &options.schemas;
+    let (tables, constraints, indexes, rest) = tokio::try_join!(
+        catalog::group_tables(&mut first, schemas),
+        catalog::group_constraints(&mut second, schemas),
+        catalog::group_indexes(&mut third, schemas),
+        catalog::group_rest(&mut fourth, schemas),
+    )
+    .map_err(query_error)?;
+    // Nothing was written; rolling back rather than committing says so.
+    for transaction in [first, second, third, fourth] {
+        transaction
+            .rollback()
+            .await
+            .map_err(|e| query_error(("end the read-only transaction", e)))?;
+    }
+    for connection in [a, b, c, d] {
+        let _ = connection.close().await;
+    }
+    let rows = tables.merge(constraints).merge(indexes).merge(rest);
+    Ok(catalog::assemble(rows, options))
+}
+
+/// A snapshot name as `pg_export_snapshot()` makes them (`00000003-0000001B-1`).
+fn snapshot_name(name: &str) -> Option<&str> {
+    (!name.is_empty() && name.chars().all(|c| c.is_ascii_hexdigit() || c == '-')).then_some(name)
 }
 
 #[cfg(test)]

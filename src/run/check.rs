@@ -43,11 +43,6 @@ fn read_both(
     url: &str,
     live_args: &LiveArgs,
 ) -> anyhow::Result<Result<Compared, Outcome>> {
-    let loaded = match load_for_generation(config)? {
-        Ok(loaded) => loaded,
-        Err(outcome) => return Ok(Err(outcome)),
-    };
-    let (documented, _) = realize(&loaded.schema, &config.emit_options().realize);
     let mut introspect_options = IntrospectOptions {
         schemas: live_args.schemas.clone(),
         statement_timeout: Duration::from_secs(live_args.statement_timeout.max(1)),
@@ -56,10 +51,23 @@ fn read_both(
     introspect_options
         .ignored_tables
         .extend(config.file.overrides.ignore_tables.iter().cloned());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let mut live = runtime.block_on(introspect(url, &introspect_options))?;
+    // The database answers while the documents are read: the two take
+    // about as long, and neither needs the other until the diff.
+    let url_owned = url.to_owned();
+    let reading = std::thread::spawn(move || -> anyhow::Result<Schema> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        Ok(runtime.block_on(introspect(&url_owned, &introspect_options))?)
+    });
+    let loaded = match load_for_generation(config)? {
+        Ok(loaded) => loaded,
+        Err(outcome) => return Ok(Err(outcome)),
+    };
+    let (documented, _) = realize(&loaded.schema, &config.emit_options().realize);
+    let mut live = reading
+        .join()
+        .map_err(|_| anyhow::anyhow!("reading the database panicked"))??;
     // Platforms install extensions of their own (Supabase has a dozen); one
     // the documents do not mention is neither drift nor something to drop.
     live.extensions
