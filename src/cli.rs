@@ -76,6 +76,8 @@ pub enum Command {
     Glossary(OutArgs),
     /// Write the duplicate-table consolidation report: reports/consolidation.md, .json and .sql.
     Consolidation(OutArgs),
+    /// Write the Rust model crate for sqlx: rust/Cargo.toml and rust/src/*.rs.
+    Models(OutArgs),
 }
 
 #[derive(Debug, Args)]

@@ -51,6 +51,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<Outcome> {
         Command::Consolidation(args) => {
             emit_one(&config, Emitter::Consolidation, args.out.as_deref())
         }
+        Command::Models(args) => emit_one(&config, Emitter::Models, args.out.as_deref()),
     }
 }
 
