@@ -347,10 +347,12 @@ async fn round_trip<R: Record>(world: &World, table: &Table) -> Result<Report, S
     }
     for (row, left_null) in candidates {
         let written: R::New = serde_json::from_value(Value::Object(row.clone())).map_err(|e| {
-            format!(
-                "{name}: the New struct does not read {}: {e}",
-                Value::Object(row.clone())
-            )
+            let shown: String = Value::Object(row.clone())
+                .to_string()
+                .chars()
+                .take(400)
+                .collect();
+            format!("{name}: the New struct does not read {shown}…: {e}")
         })?;
         // It holds exactly the settable columns: serialising it gives them
         // back, less the secrets it never serialises.

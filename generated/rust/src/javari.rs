@@ -92,12 +92,12 @@ impl NewRecord for NewArtifact {
 
     fn bind<'q>(&'q self, query: Query<'q, Self::Record>) -> Query<'q, Self::Record> {
         query
-            .bind(&self.conversation_id)
-            .bind(&self.message_id)
-            .bind(&self.r#type)
+            .bind(self.conversation_id)
+            .bind(self.message_id)
+            .bind(self.r#type)
             .bind(&self.filename)
             .bind(&self.file_path)
-            .bind(&self.file_size)
+            .bind(self.file_size)
             .bind(&self.language)
             .bind(&self.preview_data)
     }
@@ -194,10 +194,10 @@ impl NewRecord for NewConversationContinuation {
 
     fn bind<'q>(&'q self, query: Query<'q, Self::Record>) -> Query<'q, Self::Record> {
         query
-            .bind(&self.parent_id)
-            .bind(&self.child_id)
+            .bind(self.parent_id)
+            .bind(self.child_id)
             .bind(&self.summary)
-            .bind(&self.context_tokens)
+            .bind(self.context_tokens)
     }
 }
 
@@ -287,9 +287,9 @@ impl NewRecord for NewConversation {
 
     fn bind<'q>(&'q self, query: Query<'q, Self::Record>) -> Query<'q, Self::Record> {
         query
-            .bind(&self.user_id)
-            .bind(&self.project_id)
-            .bind(&self.subproject_id)
+            .bind(self.user_id)
+            .bind(self.project_id)
+            .bind(self.subproject_id)
             .bind(&self.title)
     }
 }
@@ -404,9 +404,9 @@ impl NewRecord for NewJavariAbTest {
             .bind(&self.test_name)
             .bind(&self.variant_a)
             .bind(&self.variant_b)
-            .bind(&self.winner)
-            .bind(&self.confidence_level)
-            .bind(&self.ended_at)
+            .bind(self.winner)
+            .bind(self.confidence_level)
+            .bind(self.ended_at)
     }
 }
 
@@ -503,9 +503,9 @@ impl NewRecord for NewJavariAgentCollaboration {
 
     fn bind<'q>(&'q self, query: Query<'q, Self::Record>) -> Query<'q, Self::Record> {
         query
-            .bind(&self.task_id)
+            .bind(self.task_id)
             .bind(&self.agent_ids)
-            .bind(&self.collaboration_type)
+            .bind(self.collaboration_type)
             .bind(&self.final_decision)
             .bind(&self.decision_rationale)
     }
@@ -614,9 +614,9 @@ impl NewRecord for NewJavariAgent {
         query
             .bind(&self.agent_name)
             .bind(&self.specialization)
-            .bind(&self.current_task_id)
-            .bind(&self.success_rate)
-            .bind(&self.average_completion_time_seconds)
+            .bind(self.current_task_id)
+            .bind(self.success_rate)
+            .bind(self.average_completion_time_seconds)
     }
 }
 
@@ -713,13 +713,13 @@ impl NewRecord for NewJavariAlert {
 
     fn bind<'q>(&'q self, query: Query<'q, Self::Record>) -> Query<'q, Self::Record> {
         query
-            .bind(&self.monitor_id)
-            .bind(&self.severity)
+            .bind(self.monitor_id)
+            .bind(self.severity)
             .bind(&self.alert_message)
-            .bind(&self.fix_success)
-            .bind(&self.resolution_time_seconds)
-            .bind(&self.acknowledged_at)
-            .bind(&self.acknowledged_by)
+            .bind(self.fix_success)
+            .bind(self.resolution_time_seconds)
+            .bind(self.acknowledged_at)
+            .bind(self.acknowledged_by)
     }
 }
 
@@ -848,17 +848,17 @@ impl NewRecord for NewJavariAutoHealingIncident {
 
     fn bind<'q>(&'q self, query: Query<'q, Self::Record>) -> Query<'q, Self::Record> {
         query
-            .bind(&self.project_id)
+            .bind(self.project_id)
             .bind(&self.error_hash)
             .bind(&self.error_type)
             .bind(&self.original_error)
             .bind(&self.healing_strategy)
             .bind(&self.code_before)
             .bind(&self.code_after)
-            .bind(&self.success)
-            .bind(&self.rollback_required)
-            .bind(&self.learning_captured)
-            .bind(&self.completed_at)
+            .bind(self.success)
+            .bind(self.rollback_required)
+            .bind(self.learning_captured)
+            .bind(self.completed_at)
     }
 }
 
@@ -1003,22 +1003,22 @@ impl NewRecord for NewJavariBuildHealthTracking {
 
     fn bind<'q>(&'q self, query: Query<'q, Self::Record>) -> Query<'q, Self::Record> {
         query
-            .bind(&self.project_id)
+            .bind(self.project_id)
             .bind(&self.deployment_id)
             .bind(&self.commit_sha)
             .bind(&self.build_status)
             .bind(&self.error_type)
             .bind(&self.error_message)
             .bind(&self.error_file)
-            .bind(&self.error_line)
-            .bind(&self.attempted_fixes)
-            .bind(&self.fix_successful)
+            .bind(self.error_line)
+            .bind(self.attempted_fixes)
+            .bind(self.fix_successful)
             .bind(&self.fix_method)
-            .bind(&self.time_to_fix)
+            .bind(self.time_to_fix)
             .bind(&self.related_errors)
             .bind(&self.root_cause)
             .bind(&self.prevention)
-            .bind(&self.resolved_at)
+            .bind(self.resolved_at)
     }
 }
 
@@ -1226,32 +1226,32 @@ impl NewRecord for NewJavariChatSession {
 
     fn bind<'q>(&'q self, query: Query<'q, Self::Record>) -> Query<'q, Self::Record> {
         query
-            .bind(&self.user_id)
+            .bind(self.user_id)
             .bind(&self.session_id)
             .bind(&self.title)
             .bind(&self.messages)
             .bind(&self.context)
-            .bind(&self.project_id)
-            .bind(&self.sub_project_id)
+            .bind(self.project_id)
+            .bind(self.sub_project_id)
             .bind(&self.provider_used)
             .bind(&self.model_used)
-            .bind(&self.total_tokens)
-            .bind(&self.total_cost)
-            .bind(&self.sentiment_score)
-            .bind(&self.error_count)
-            .bind(&self.resolution_count)
-            .bind(&self.code_generated)
-            .bind(&self.files_modified)
-            .bind(&self.deployments)
-            .bind(&self.learning_extracted)
-            .bind(&self.is_active)
-            .bind(&self.last_message_at)
+            .bind(self.total_tokens)
+            .bind(self.total_cost)
+            .bind(self.sentiment_score)
+            .bind(self.error_count)
+            .bind(self.resolution_count)
+            .bind(self.code_generated)
+            .bind(self.files_modified)
+            .bind(self.deployments)
+            .bind(self.learning_extracted)
+            .bind(self.is_active)
+            .bind(self.last_message_at)
             .bind(&self.summary)
             .bind(&self.tags)
             .bind(&self.related_sessions)
-            .bind(&self.started_at)
-            .bind(&self.ended_at)
-            .bind(&self.duration_seconds)
+            .bind(self.started_at)
+            .bind(self.ended_at)
+            .bind(self.duration_seconds)
             .bind(&self.metadata)
     }
 }
@@ -1387,10 +1387,10 @@ impl NewRecord for NewJavariCostForecast {
 
     fn bind<'q>(&'q self, query: Query<'q, Self::Record>) -> Query<'q, Self::Record> {
         query
-            .bind(&self.user_id)
-            .bind(&self.forecast_period)
-            .bind(&self.predicted_cost_usd)
-            .bind(&self.confidence_interval)
+            .bind(self.user_id)
+            .bind(self.forecast_period)
+            .bind(self.predicted_cost_usd)
+            .bind(self.confidence_interval)
             .bind(&self.cost_breakdown_json)
             .bind(&self.recommendations)
     }
@@ -1500,13 +1500,13 @@ impl NewRecord for NewJavariCostTracking {
 
     fn bind<'q>(&'q self, query: Query<'q, Self::Record>) -> Query<'q, Self::Record> {
         query
-            .bind(&self.user_id)
-            .bind(&self.project_id)
+            .bind(self.user_id)
+            .bind(self.project_id)
             .bind(&self.service)
             .bind(&self.feature_used)
-            .bind(&self.input_tokens)
-            .bind(&self.output_tokens)
-            .bind(&self.cost_usd)
+            .bind(self.input_tokens)
+            .bind(self.output_tokens)
+            .bind(self.cost_usd)
     }
 }
 
@@ -1595,11 +1595,11 @@ impl NewRecord for NewJavariCredentialRotation {
 
     fn bind<'q>(&'q self, query: Query<'q, Self::Record>) -> Query<'q, Self::Record> {
         query
-            .bind(&self.credential_id)
+            .bind(self.credential_id)
             .bind(&self.old_value_hash)
             .bind(&self.new_value_hash)
-            .bind(&self.grace_period_end)
-            .bind(&self.rotated_by)
+            .bind(self.grace_period_end)
+            .bind(self.rotated_by)
     }
 }
 
@@ -1695,10 +1695,10 @@ impl NewRecord for NewJavariCredentialSnapshot {
 
     fn bind<'q>(&'q self, query: Query<'q, Self::Record>) -> Query<'q, Self::Record> {
         query
-            .bind(&self.conversation_id)
-            .bind(&self.user_id)
-            .bind(&self.project_id)
-            .bind(&self.subproject_id)
+            .bind(self.conversation_id)
+            .bind(self.user_id)
+            .bind(self.project_id)
+            .bind(self.subproject_id)
             .bind(&self.credentials_snapshot)
     }
 }
@@ -1828,16 +1828,16 @@ impl NewRecord for NewJavariCredential {
 
     fn bind<'q>(&'q self, query: Query<'q, Self::Record>) -> Query<'q, Self::Record> {
         query
-            .bind(&self.user_id)
-            .bind(&self.project_id)
-            .bind(&self.subproject_id)
+            .bind(self.user_id)
+            .bind(self.project_id)
+            .bind(self.subproject_id)
             .bind(&self.name)
             .bind(&self.description)
             .bind(&self.encrypted_value)
             .bind(&self.encryption_iv)
             .bind(&self.encryption_tag)
-            .bind(&self.credential_type)
-            .bind(&self.last_used_at)
+            .bind(self.credential_type)
+            .bind(self.last_used_at)
     }
 }
 
@@ -1950,12 +1950,12 @@ impl NewRecord for NewJavariHealingEvent {
 
     fn bind<'q>(&'q self, query: Query<'q, Self::Record>) -> Query<'q, Self::Record> {
         query
-            .bind(&self.project_id)
+            .bind(self.project_id)
             .bind(&self.error_type)
             .bind(&self.error_details)
             .bind(&self.healing_action_taken)
-            .bind(&self.healing_successful)
-            .bind(&self.time_to_heal_seconds)
+            .bind(self.healing_successful)
+            .bind(self.time_to_heal_seconds)
     }
 }
 
@@ -2058,10 +2058,10 @@ impl NewRecord for NewJavariHealthMonitor {
 
     fn bind<'q>(&'q self, query: Query<'q, Self::Record>) -> Query<'q, Self::Record> {
         query
-            .bind(&self.user_id)
-            .bind(&self.project_id)
-            .bind(&self.monitor_type)
-            .bind(&self.alert_threshold)
+            .bind(self.user_id)
+            .bind(self.project_id)
+            .bind(self.monitor_type)
+            .bind(self.alert_threshold)
             .bind(&self.slack_webhook)
             .bind(&self.email_recipients)
     }
@@ -2270,17 +2270,17 @@ impl NewRecord for NewJavariKnowledge {
             .bind(&self.anti_patterns)
             .bind(&self.related_concepts)
             .bind(&self.source)
-            .bind(&self.source_id)
-            .bind(&self.confidence_score)
-            .bind(&self.usage_count)
-            .bind(&self.success_rate)
-            .bind(&self.last_used_at)
-            .bind(&self.validated)
-            .bind(&self.validated_by)
-            .bind(&self.version)
+            .bind(self.source_id)
+            .bind(self.confidence_score)
+            .bind(self.usage_count)
+            .bind(self.success_rate)
+            .bind(self.last_used_at)
+            .bind(self.validated)
+            .bind(self.validated_by)
+            .bind(self.version)
             .bind(&self.embedding)
             .bind(&self.tags)
-            .bind(&self.is_active)
+            .bind(self.is_active)
     }
 }
 
@@ -2405,15 +2405,15 @@ impl NewRecord for NewJavariKnowledgeBase {
 
     fn bind<'q>(&'q self, query: Query<'q, Self::Record>) -> Query<'q, Self::Record> {
         query
-            .bind(&self.user_id)
-            .bind(&self.project_id)
+            .bind(self.user_id)
+            .bind(self.project_id)
             .bind(&self.content)
             .bind(&self.content_hash)
-            .bind(&self.source_type)
+            .bind(self.source_type)
             .bind(&self.source_url)
             .bind(&self.embedding)
-            .bind(&self.relevance_score)
-            .bind(&self.last_accessed_at)
+            .bind(self.relevance_score)
+            .bind(self.last_accessed_at)
     }
 }
 
@@ -2523,8 +2523,8 @@ impl NewRecord for NewJavariLearnedPattern {
             .bind(&self.pattern_type)
             .bind(&self.context)
             .bind(&self.action_taken)
-            .bind(&self.success_rate)
-            .bind(&self.confidence_score)
+            .bind(self.success_rate)
+            .bind(self.confidence_score)
     }
 }
 
@@ -2609,9 +2609,9 @@ impl NewRecord for NewJavariPiiDetection {
 
     fn bind<'q>(&'q self, query: Query<'q, Self::Record>) -> Query<'q, Self::Record> {
         query
-            .bind(&self.conversation_id)
-            .bind(&self.message_id)
-            .bind(&self.pii_type)
+            .bind(self.conversation_id)
+            .bind(self.message_id)
+            .bind(self.pii_type)
             .bind(&self.detected_text_hash)
     }
 }
@@ -2777,24 +2777,24 @@ impl NewRecord for NewJavariProject {
 
     fn bind<'q>(&'q self, query: Query<'q, Self::Record>) -> Query<'q, Self::Record> {
         query
-            .bind(&self.user_id)
+            .bind(self.user_id)
             .bind(&self.name)
             .bind(&self.description)
             .bind(&self.github_repo)
             .bind(&self.github_owner)
-            .bind(&self.github_token_id)
+            .bind(self.github_token_id)
             .bind(&self.vercel_project_id)
             .bind(&self.vercel_team_id)
             .bind(&self.framework)
             .bind(&self.language)
             .bind(&self.status)
-            .bind(&self.last_deployment)
+            .bind(self.last_deployment)
             .bind(&self.last_commit)
             .bind(&self.health_status)
-            .bind(&self.error_count)
+            .bind(self.error_count)
             .bind(&self.settings)
             .bind(&self.dependencies)
-            .bind(&self.is_active)
+            .bind(self.is_active)
     }
 }
 
@@ -2930,16 +2930,16 @@ impl NewRecord for NewJavariProvider {
         query
             .bind(&self.name)
             .bind(&self.api_endpoint)
-            .bind(&self.api_key_id)
-            .bind(&self.is_active)
-            .bind(&self.priority)
-            .bind(&self.rate_limit)
-            .bind(&self.current_usage)
-            .bind(&self.cost_per_1k_input)
-            .bind(&self.cost_per_1k_output)
+            .bind(self.api_key_id)
+            .bind(self.is_active)
+            .bind(self.priority)
+            .bind(self.rate_limit)
+            .bind(self.current_usage)
+            .bind(self.cost_per_1k_input)
+            .bind(self.cost_per_1k_output)
             .bind(&self.supported_features)
             .bind(&self.health_status)
-            .bind(&self.last_check)
+            .bind(self.last_check)
             .bind(&self.metadata)
     }
 }
@@ -3052,8 +3052,8 @@ impl NewRecord for NewJavariSecurityScan {
 
     fn bind<'q>(&'q self, query: Query<'q, Self::Record>) -> Query<'q, Self::Record> {
         query
-            .bind(&self.project_id)
-            .bind(&self.scan_type)
+            .bind(self.project_id)
+            .bind(self.scan_type)
             .bind(&self.severity_levels_json)
             .bind(&self.remediation_suggestions)
     }
@@ -3176,12 +3176,12 @@ impl NewRecord for NewJavariTaskQueue {
 
     fn bind<'q>(&'q self, query: Query<'q, Self::Record>) -> Query<'q, Self::Record> {
         query
-            .bind(&self.user_id)
-            .bind(&self.project_id)
+            .bind(self.user_id)
+            .bind(self.project_id)
             .bind(&self.task_type)
             .bind(&self.payload)
-            .bind(&self.started_at)
-            .bind(&self.completed_at)
+            .bind(self.started_at)
+            .bind(self.completed_at)
             .bind(&self.error_message)
     }
 }
@@ -3285,8 +3285,8 @@ impl NewRecord for NewJavariWebCrawl {
     fn bind<'q>(&'q self, query: Query<'q, Self::Record>) -> Query<'q, Self::Record> {
         query
             .bind(&self.url)
-            .bind(&self.last_crawled_at)
-            .bind(&self.next_crawl_at)
+            .bind(self.last_crawled_at)
+            .bind(self.next_crawl_at)
     }
 }
 
@@ -3409,14 +3409,14 @@ impl NewRecord for NewJavariWorkLog {
 
     fn bind<'q>(&'q self, query: Query<'q, Self::Record>) -> Query<'q, Self::Record> {
         query
-            .bind(&self.user_id)
-            .bind(&self.project_id)
+            .bind(self.user_id)
+            .bind(self.project_id)
             .bind(&self.action_type)
             .bind(&self.action_description)
             .bind(&self.reasoning_log)
-            .bind(&self.confidence_score)
+            .bind(self.confidence_score)
             .bind(&self.files_modified_json)
-            .bind(&self.outcome)
+            .bind(self.outcome)
     }
 }
 
@@ -3530,14 +3530,14 @@ impl NewRecord for NewMessage {
 
     fn bind<'q>(&'q self, query: Query<'q, Self::Record>) -> Query<'q, Self::Record> {
         query
-            .bind(&self.conversation_id)
-            .bind(&self.role)
+            .bind(self.conversation_id)
+            .bind(self.role)
             .bind(&self.content)
             .bind(&self.ai_model)
-            .bind(&self.tokens_used)
-            .bind(&self.credits_cost)
+            .bind(self.tokens_used)
+            .bind(self.credits_cost)
             .bind(&self.reasoning_log)
-            .bind(&self.confidence_score)
+            .bind(self.confidence_score)
     }
 }
 
@@ -3637,7 +3637,7 @@ impl NewRecord for NewProject {
 
     fn bind<'q>(&'q self, query: Query<'q, Self::Record>) -> Query<'q, Self::Record> {
         query
-            .bind(&self.user_id)
+            .bind(self.user_id)
             .bind(&self.name)
             .bind(&self.description)
             .bind(&self.repository_url)
@@ -3719,7 +3719,7 @@ impl NewRecord for NewSubproject {
 
     fn bind<'q>(&'q self, query: Query<'q, Self::Record>) -> Query<'q, Self::Record> {
         query
-            .bind(&self.project_id)
+            .bind(self.project_id)
             .bind(&self.name)
             .bind(&self.description)
     }
@@ -3806,7 +3806,7 @@ impl NewRecord for NewUserPreference {
     const INSERT_SQL: &'static str = "INSERT INTO public.user_preferences (user_id) VALUES ($1) RETURNING user_id, default_ai_provider, temperature, max_tokens, stream_responses, voice_enabled, theme, notifications_enabled, autonomy_level, created_at, updated_at";
 
     fn bind<'q>(&'q self, query: Query<'q, Self::Record>) -> Query<'q, Self::Record> {
-        query.bind(&self.user_id)
+        query.bind(self.user_id)
     }
 }
 

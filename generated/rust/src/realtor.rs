@@ -119,19 +119,19 @@ impl NewRecord for NewAgentSharedListing {
 
     fn bind<'q>(&'q self, query: Query<'q, Self::Record>) -> Query<'q, Self::Record> {
         query
-            .bind(&self.agent_id)
-            .bind(&self.customer_id)
-            .bind(&self.property_id)
+            .bind(self.agent_id)
+            .bind(self.customer_id)
+            .bind(self.property_id)
             .bind(&self.message)
             .bind(&self.priority)
-            .bind(&self.is_highlighted)
-            .bind(&self.customer_viewed)
-            .bind(&self.customer_viewed_at)
-            .bind(&self.customer_rating)
+            .bind(self.is_highlighted)
+            .bind(self.customer_viewed)
+            .bind(self.customer_viewed_at)
+            .bind(self.customer_rating)
             .bind(&self.customer_notes)
-            .bind(&self.customer_interested)
+            .bind(self.customer_interested)
             .bind(&self.status)
-            .bind(&self.expires_at)
+            .bind(self.expires_at)
     }
 }
 
@@ -303,26 +303,26 @@ impl NewRecord for NewAgent {
 
     fn bind<'q>(&'q self, query: Query<'q, Self::Record>) -> Query<'q, Self::Record> {
         query
-            .bind(&self.profile_id)
+            .bind(self.profile_id)
             .bind(&self.license_number)
             .bind(&self.license_state)
-            .bind(&self.license_expiry)
-            .bind(&self.brokerage_id)
+            .bind(self.license_expiry)
+            .bind(self.brokerage_id)
             .bind(&self.specialties)
             .bind(&self.service_areas)
             .bind(&self.bio)
-            .bind(&self.years_experience)
+            .bind(self.years_experience)
             .bind(&self.certifications)
             .bind(&self.languages)
             .bind(&self.social_links)
             .bind(&self.website)
             .bind(&self.headshot_url)
             .bind(&self.video_intro_url)
-            .bind(&self.commission_rate)
-            .bind(&self.is_team_lead)
-            .bind(&self.team_id)
-            .bind(&self.rating)
-            .bind(&self.review_count)
+            .bind(self.commission_rate)
+            .bind(self.is_team_lead)
+            .bind(self.team_id)
+            .bind(self.rating)
+            .bind(self.review_count)
     }
 }
 
@@ -509,9 +509,9 @@ impl NewRecord for NewCustomer {
 
     fn bind<'q>(&'q self, query: Query<'q, Self::Record>) -> Query<'q, Self::Record> {
         query
-            .bind(&self.assigned_agent_id)
-            .bind(&self.tenant_id)
-            .bind(&self.user_id)
+            .bind(self.assigned_agent_id)
+            .bind(self.tenant_id)
+            .bind(self.user_id)
             .bind(&self.full_name)
             .bind(&self.email)
             .bind(&self.phone)
@@ -522,15 +522,15 @@ impl NewRecord for NewCustomer {
             .bind(&self.customer_type)
             .bind(&self.status)
             .bind(&self.source)
-            .bind(&self.budget_min)
-            .bind(&self.budget_max)
+            .bind(self.budget_min)
+            .bind(self.budget_max)
             .bind(&self.preferred_areas)
             .bind(&self.property_preferences)
             .bind(&self.notes)
-            .bind(&self.last_contact_date)
-            .bind(&self.next_follow_up)
-            .bind(&self.portal_access)
-            .bind(&self.invitation_sent)
+            .bind(self.last_contact_date)
+            .bind(self.next_follow_up)
+            .bind(self.portal_access)
+            .bind(self.invitation_sent)
     }
 }
 
@@ -642,9 +642,9 @@ impl NewRecord for NewMlsListing {
             .bind(&self.mls_id)
             .bind(&self.mls_source)
             .bind(&self.raw_data)
-            .bind(&self.last_sync_at)
+            .bind(self.last_sync_at)
             .bind(&self.sync_status)
-            .bind(&self.is_imported)
+            .bind(self.is_imported)
     }
 }
 
@@ -932,51 +932,51 @@ impl NewRecord for NewProperty {
 
     fn bind<'q>(&'q self, query: Query<'q, Self::Record>) -> Query<'q, Self::Record> {
         query
-            .bind(&self.agent_id)
-            .bind(&self.tenant_id)
+            .bind(self.agent_id)
+            .bind(self.tenant_id)
             .bind(&self.address)
             .bind(&self.address_line2)
             .bind(&self.city)
             .bind(&self.state)
             .bind(&self.zip_code)
             .bind(&self.county)
-            .bind(&self.latitude)
-            .bind(&self.longitude)
-            .bind(&self.price)
-            .bind(&self.original_price)
-            .bind(&self.price_per_sqft)
-            .bind(&self.bedrooms)
-            .bind(&self.bathrooms)
-            .bind(&self.half_baths)
-            .bind(&self.square_feet)
-            .bind(&self.lot_size)
-            .bind(&self.lot_size_sqft)
-            .bind(&self.year_built)
+            .bind(self.latitude)
+            .bind(self.longitude)
+            .bind(self.price)
+            .bind(self.original_price)
+            .bind(self.price_per_sqft)
+            .bind(self.bedrooms)
+            .bind(self.bathrooms)
+            .bind(self.half_baths)
+            .bind(self.square_feet)
+            .bind(self.lot_size)
+            .bind(self.lot_size_sqft)
+            .bind(self.year_built)
             .bind(&self.property_type)
             .bind(&self.status)
             .bind(&self.listing_type)
             .bind(&self.description)
             .bind(&self.features)
             .bind(&self.amenities)
-            .bind(&self.garage_spaces)
-            .bind(&self.parking_spaces)
-            .bind(&self.stories)
-            .bind(&self.hoa_fee)
+            .bind(self.garage_spaces)
+            .bind(self.parking_spaces)
+            .bind(self.stories)
+            .bind(self.hoa_fee)
             .bind(&self.hoa_frequency)
-            .bind(&self.tax_amount)
-            .bind(&self.tax_year)
+            .bind(self.tax_amount)
+            .bind(self.tax_year)
             .bind(&self.mls_number)
             .bind(&self.virtual_tour_url)
             .bind(&self.video_url)
             .bind(&self.images)
             .bind(&self.primary_image)
-            .bind(&self.days_on_market)
-            .bind(&self.listing_date)
-            .bind(&self.pending_date)
-            .bind(&self.sold_date)
-            .bind(&self.sold_price)
-            .bind(&self.is_featured)
-            .bind(&self.is_active)
+            .bind(self.days_on_market)
+            .bind(self.listing_date)
+            .bind(self.pending_date)
+            .bind(self.sold_date)
+            .bind(self.sold_price)
+            .bind(self.is_featured)
+            .bind(self.is_active)
     }
 }
 
@@ -1123,15 +1123,15 @@ impl NewRecord for NewSavedSearch {
 
     fn bind<'q>(&'q self, query: Query<'q, Self::Record>) -> Query<'q, Self::Record> {
         query
-            .bind(&self.customer_id)
+            .bind(self.customer_id)
             .bind(&self.name)
             .bind(&self.criteria)
-            .bind(&self.email_alerts)
+            .bind(self.email_alerts)
             .bind(&self.alert_frequency)
-            .bind(&self.last_alert_sent_at)
-            .bind(&self.new_listings_count)
-            .bind(&self.match_count)
-            .bind(&self.is_active)
+            .bind(self.last_alert_sent_at)
+            .bind(self.new_listings_count)
+            .bind(self.match_count)
+            .bind(self.is_active)
     }
 }
 
@@ -1274,15 +1274,15 @@ impl NewRecord for NewVendorCommission {
 
     fn bind<'q>(&'q self, query: Query<'q, Self::Record>) -> Query<'q, Self::Record> {
         query
-            .bind(&self.vendor_id)
-            .bind(&self.agent_id)
+            .bind(self.vendor_id)
+            .bind(self.agent_id)
             .bind(&self.commission_type)
-            .bind(&self.commission_amount)
+            .bind(self.commission_amount)
             .bind(&self.commission_notes)
-            .bind(&self.agreement_date)
-            .bind(&self.agreement_expires)
+            .bind(self.agreement_date)
+            .bind(self.agreement_expires)
             .bind(&self.agreement_document_url)
-            .bind(&self.is_active)
+            .bind(self.is_active)
     }
 }
 
@@ -1455,7 +1455,7 @@ impl NewRecord for NewVendor {
 
     fn bind<'q>(&'q self, query: Query<'q, Self::Record>) -> Query<'q, Self::Record> {
         query
-            .bind(&self.agent_id)
+            .bind(self.agent_id)
             .bind(&self.business_name)
             .bind(&self.contact_name)
             .bind(&self.email)
@@ -1470,12 +1470,12 @@ impl NewRecord for NewVendor {
             .bind(&self.description)
             .bind(&self.logo_url)
             .bind(&self.license_number)
-            .bind(&self.years_in_business)
+            .bind(self.years_in_business)
             .bind(&self.service_area)
-            .bind(&self.agent_rating)
+            .bind(self.agent_rating)
             .bind(&self.agent_notes)
-            .bind(&self.is_preferred)
-            .bind(&self.is_active)
+            .bind(self.is_preferred)
+            .bind(self.is_active)
     }
 }
 

@@ -746,9 +746,19 @@ fn table_plan(
             parameters.join(", ")
         )
     };
+    // Copy values are bound as they are; clippy rightly calls borrowing
+    // them needless.
     let binds: Vec<String> = inserted
         .iter()
-        .map(|(c, _)| format!(".bind(&self.{})", c.field))
+        .map(|(c, _)| {
+            let copy = match c.kind {
+                ColumnKind::Enum(_) => true,
+                ColumnKind::Json(_) => false,
+                _ => types::is_copy(&c.column.ty),
+            };
+            let borrow = if copy { "" } else { "&" };
+            format!(".bind({borrow}self.{})", c.field)
+        })
         .collect();
     let from_fields: Vec<String> = inserted
         .iter()

@@ -109,6 +109,26 @@ pub fn scalar(ty: &PgType, imports: &mut BTreeSet<Import>) -> Option<String> {
     })
 }
 
+/// Whether `scalar`'s type for `ty` is `Copy`: such fields are bound by
+/// value, the others by reference.
+pub fn is_copy(ty: &PgType) -> bool {
+    matches!(
+        ty,
+        PgType::Uuid
+            | PgType::Numeric(_)
+            | PgType::SmallInt
+            | PgType::Integer
+            | PgType::BigInt
+            | PgType::Real
+            | PgType::DoublePrecision
+            | PgType::Boolean
+            | PgType::Timestamptz
+            | PgType::Timestamp
+            | PgType::Date
+            | PgType::Time
+    )
+}
+
 /// A Rust enum for a closed value set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnumPlan {
