@@ -750,7 +750,7 @@ pub enum JavariAlertSeverity {
     Critical,
 }
 
-/// Log of automatic self-healing attempts
+/// Log of automatic self-healing attempts.
 ///
 /// Table `public.javari_auto_healing_incidents`, documented at `schema/docs/platform-master-schema.md:694`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
@@ -880,7 +880,7 @@ impl From<JavariAutoHealingIncident> for NewJavariAutoHealingIncident {
     }
 }
 
-/// Track build health across all projects
+/// Track build health across all projects.
 ///
 /// Table `public.javari_build_health_tracking`, documented at `schema/docs/platform-master-schema.md:667`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
@@ -1045,7 +1045,7 @@ impl From<JavariBuildHealthTracking> for NewJavariBuildHealthTracking {
     }
 }
 
-/// Store all chat conversations with full context
+/// Store all chat conversations with full context.
 ///
 /// Table `public.javari_chat_sessions`, documented at `schema/docs/platform-master-schema.md:507`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
@@ -1422,7 +1422,7 @@ pub enum JavariCostForecastForecastPeriod {
     Yearly,
 }
 
-/// Track AI API costs
+/// Track AI API costs.
 ///
 /// Table `public.javari_cost_tracking`, documented at `schema/docs/javari-architecture.md:563`, `schema/docs/platform-master-schema.md:716`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
@@ -2115,7 +2115,7 @@ pub enum JavariHealthMonitorCheckFrequency {
     Daily,
 }
 
-/// Javari's learned knowledge base
+/// Javari's learned knowledge base.
 ///
 /// Table `public.javari_knowledge`, documented at `schema/docs/platform-master-schema.md:567`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
@@ -2641,7 +2641,7 @@ pub enum JavariPiiDetectionPiiType {
     Address,
 }
 
-/// Projects Javari is working on
+/// Projects Javari is working on.
 ///
 /// Table `public.javari_projects`, documented at `schema/docs/platform-master-schema.md:608`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
@@ -2823,7 +2823,7 @@ impl From<JavariProject> for NewJavariProject {
     }
 }
 
-/// AI provider configuration and routing
+/// AI provider configuration and routing.
 ///
 /// Table `public.javari_providers`, documented at `schema/docs/platform-master-schema.md:638`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::{NewRecord, Query, Record};
 
-/// Properties pushed by agents to specific customers
+/// Properties pushed by agents to specific customers.
 ///
 /// Table `public.agent_shared_listings`, documented at `schema/docs/platform-master-schema.md:397`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
@@ -155,9 +155,9 @@ impl From<AgentSharedListing> for NewAgentSharedListing {
     }
 }
 
-/// Real estate agent profiles (extended)
+/// Real estate agent profiles (extended).
 ///
-/// Extends base profiles table
+/// Extends base profiles table.
 ///
 /// Table `public.agents`, documented at `schema/docs/platform-master-schema.md:267`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
@@ -353,7 +353,7 @@ impl From<Agent> for NewAgent {
     }
 }
 
-/// Homebuyer/seller customer records
+/// Homebuyer/seller customer records.
 ///
 /// Table `public.customers`, documented at `schema/docs/platform-master-schema.md:228`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
@@ -563,7 +563,7 @@ impl From<Customer> for NewCustomer {
     }
 }
 
-/// Raw MLS feed data storage
+/// Raw MLS feed data storage.
 ///
 /// Table `public.mls_listings`, documented at `schema/docs/platform-master-schema.md:422`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
@@ -661,7 +661,7 @@ impl From<MlsListing> for NewMlsListing {
     }
 }
 
-/// Core property listings database
+/// Core property listings database.
 ///
 /// Table `public.properties`, documented at `schema/docs/platform-master-schema.md:155`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
@@ -1032,7 +1032,7 @@ impl From<Property> for NewProperty {
     }
 }
 
-/// Customer saved property searches with alerts
+/// Customer saved property searches with alerts.
 ///
 /// Table `public.saved_searches`, documented at `schema/docs/platform-master-schema.md:363`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
@@ -1181,9 +1181,9 @@ pub struct PropertyCriteria {
     pub other: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Private commission agreements between agents and vendors
+/// Private commission agreements between agents and vendors.
 ///
-/// Privacy: 100% AGENT-ONLY - Never visible to customers
+/// Privacy: 100% AGENT-ONLY - Never visible to customers.
 ///
 /// Table `public.vendor_commissions`, documented at `schema/docs/platform-master-schema.md:342`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
@@ -1302,9 +1302,9 @@ impl From<VendorCommission> for NewVendorCommission {
     }
 }
 
-/// Third-party service provider directory
+/// Third-party service provider directory.
 ///
-/// Privacy: Commission data is AGENT-ONLY
+/// Privacy: Commission data is AGENT-ONLY.
 ///
 /// Table `public.vendors`, documented at `schema/docs/platform-master-schema.md:300`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]

@@ -34,14 +34,24 @@ pub fn array(indent: usize, prefix: &str, items: &[String], suffix: &str) -> Str
     let mut lines = Vec::new();
     if items.iter().all(|i| i.len() <= SHORT_ELEMENT) {
         let mut line = String::new();
-        for item in items {
+        let mut first_line = true;
+        for (i, item) in items.iter().enumerate() {
             let extended = if line.is_empty() {
                 format!("{inner}{item},")
             } else {
                 format!("{line} {item},")
             };
-            if !line.is_empty() && extended.len() > MAX_WIDTH {
+            // rustfmt counts the space that would follow an item; only the
+            // last item, when it joins the first line, may end at the
+            // maximum width (measured against rustfmt on random arrays).
+            let room = if i + 1 == items.len() && first_line {
+                MAX_WIDTH
+            } else {
+                MAX_WIDTH - 1
+            };
+            if !line.is_empty() && extended.len() > room {
                 lines.push(std::mem::take(&mut line));
+                first_line = false;
                 line = format!("{inner}{item},");
             } else {
                 line = extended;
@@ -176,6 +186,67 @@ mod tests {
         assert_eq!(
             assignment(4, "const LONG: &'static str =", &long, ";"),
             format!("    const LONG: &'static str = {long};")
+        );
+    }
+}
+
+/// The layouts above are rustfmt's: checked on random cases by rustfmt
+/// itself, which CI has (it runs `cargo fmt --check`).
+#[cfg(test)]
+mod rustfmt_agreement {
+    use super::*;
+
+    #[test]
+    fn random_cases_agree_with_rustfmt() {
+        let mut seed: u64 = 12345;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let mut source = String::new();
+        for k in 0..2000 {
+            let count = next(30) as usize;
+            let short = next(2) == 0;
+            let items: Vec<String> = (0..count)
+                .map(|_| {
+                    format!(
+                        "{:?}",
+                        "y".repeat(1 + next(if short { 8 } else { 20 }) as usize)
+                    )
+                })
+                .collect();
+            let calls: Vec<String> = (0..next(6))
+                .map(|_| format!(".bind(&self.{})", "z".repeat(1 + next(14) as usize)))
+                .collect();
+            let fields: Vec<String> = (0..next(4))
+                .map(|_| {
+                    let f = "f".repeat(1 + next(6) as usize);
+                    format!("{f}: row.{f}")
+                })
+                .collect();
+            let value = format!("{:?}", "s".repeat(next(110) as usize));
+            source.push_str(&format!(
+                "impl A{k} {{\n{}\n{}\n}}\n\nimpl B{k} {{\n    fn f(&self) -> Q {{\n{}\n    }}\n}}\n\nfn g{k}() -> Self {{\n{}\n}}\n\n",
+                array(4, &format!("pub const C{k}: &[&str] = &"), &items, ";"),
+                assignment(4, &format!("const S{k}: &'static str ="), &value, ";"),
+                chain(8, "query", &calls),
+                struct_literal(4, "Self", &fields),
+            ));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("layout.rs");
+        std::fs::write(&path, format!("{}\n", source.trim_end())).unwrap();
+        let output = std::process::Command::new("rustfmt")
+            .args(["--edition", "2024", "--check"])
+            .arg(&path)
+            .output()
+            .expect("rustfmt runs (rustup component add rustfmt)");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stdout)
         );
     }
 }
