@@ -961,6 +961,19 @@ mod tests {
     }
 
     #[test]
+    fn documents_without_a_documented_table_give_an_empty_crate() {
+        let files = rendered(&Schema::default());
+        assert_eq!(
+            files.keys().collect::<Vec<_>>(),
+            ["rust/Cargo.toml", "rust/src/lib.rs"]
+        );
+        assert!(
+            files["rust/src/lib.rs"].contains("pub fn visit_tables<V: Visit>(_visitor: &mut V) {}")
+        );
+        assert!(!files["rust/src/lib.rs"].contains("pub mod"));
+    }
+
+    #[test]
     fn fields_escape_keywords_and_keep_column_names() {
         let docs = schema(vec![table(
             "widgets",
