@@ -518,18 +518,7 @@ async fn a_value_the_database_changes_is_caught() {
 fn the_committed_crate_is_what_gen_models_writes() {
     let root = support::root();
     for _ in 0..2 {
-        let out = tempfile::tempdir().unwrap();
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_gen"))
-            .current_dir(&root)
-            .args(["models", "--out"])
-            .arg(out.path())
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let out = gen_models(&[]);
         let written = files_under(&out.path().join("rust"));
         let committed = files_under(&root.join("generated/rust"));
         assert_eq!(
@@ -543,6 +532,25 @@ fn the_committed_crate_is_what_gen_models_writes() {
             );
         }
     }
+}
+
+/// Runs `gen models` from the repository root into a new directory.
+fn gen_models(extra: &[&std::ffi::OsStr]) -> tempfile::TempDir {
+    let out = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_gen"))
+        .current_dir(support::root())
+        .arg("models")
+        .args(extra)
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    out
 }
 
 fn files_under(dir: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -578,19 +586,7 @@ fn the_crate_for_a_synthetic_corpus_is_rustfmt_clean() {
     for (name, text) in &corpus.files {
         std::fs::write(docs.path().join(name), text).unwrap();
     }
-    let out = tempfile::tempdir().unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_gen"))
-        .args(["models", "--docs"])
-        .arg(docs.path())
-        .arg("--out")
-        .arg(out.path())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let out = gen_models(&["--docs".as_ref(), docs.path().as_os_str()]);
     let check = std::process::Command::new("rustfmt")
         .args(["--edition", "2024", "--check"])
         .arg(out.path().join("rust/src/lib.rs"))
