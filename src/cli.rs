@@ -76,6 +76,8 @@ pub enum Command {
     Glossary(OutArgs),
     /// Write the duplicate-table consolidation report: reports/consolidation.md, .json and .sql.
     Consolidation(OutArgs),
+    /// Write the Rust model crate for sqlx: rust/Cargo.toml and rust/src/*.rs.
+    Models(OutArgs),
     /// Check that a live database, or the committed outputs, still match the documents.
     ///
     /// With --database-url (or DATABASE_URL): reads the database's catalog in a

@@ -55,6 +55,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<Outcome> {
         }
         Command::Check(args) => check::check(&config, args),
         Command::Diff(args) => check::diff_command(&config, args),
+        Command::Models(args) => emit_one(&config, Emitter::Models, args.out.as_deref()),
     }
 }
 

@@ -375,3 +375,37 @@ fn destructive_steps_are_refused_and_listed_unless_allowed() {
     assert_eq!(allowed.status.code(), Some(0));
     assert_eq!(project.migrations().len(), 5);
 }
+
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// The committed `generated/` is what `gen all` writes from the default
+/// documents: run on a copy of it, nothing is written and no migration is due.
+#[test]
+fn gen_all_on_the_default_documents_finds_the_committed_outputs_current() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("generated");
+    copy_tree(&support::root().join("generated"), &out);
+    let output = gen_cmd()
+        .arg("all")
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("gen all: 0 file(s) written"),
+        "run `gen all` and commit generated/:\n{stderr}"
+    );
+    assert!(stderr.contains("migrations: up to date"), "{stderr}");
+}

@@ -9,6 +9,7 @@ pub mod glossary;
 pub mod migrations;
 pub mod openapi;
 pub mod rls;
+pub mod rust;
 pub mod sql;
 pub mod templates;
 
@@ -50,6 +51,8 @@ pub enum Emitter {
     Glossary,
     /// `reports/consolidation.md`, `.json` and `.sql`: duplicate tables and how to merge them.
     Consolidation,
+    /// `rust/`: a crate of Rust types for every fully documented table, for sqlx.
+    Models,
 }
 
 impl Emitter {
@@ -59,6 +62,7 @@ impl Emitter {
         Emitter::OpenApi,
         Emitter::Glossary,
         Emitter::Consolidation,
+        Emitter::Models,
     ];
 
     pub fn name(self) -> &'static str {
@@ -68,6 +72,7 @@ impl Emitter {
             Emitter::OpenApi => "openapi",
             Emitter::Glossary => "glossary",
             Emitter::Consolidation => "consolidation",
+            Emitter::Models => "models",
         }
     }
 }
@@ -123,6 +128,7 @@ pub fn emit(
             &consolidation::Definitions::read(inputs.sources),
             &consolidation::ConsolidationOptions::default(),
         ),
+        Emitter::Models => rust::emit(context),
         Emitter::OpenApi => {
             let routes = openapi::routes::api_routes(inputs.sources);
             let envelope = openapi::routes::response_envelope(inputs.sources);

@@ -44,7 +44,18 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "consolidation.sql.tera",
         include_str!("../../templates/consolidation.sql.tera"),
     ),
-    // openapi templates
+    (
+        "rust/Cargo.toml.tera",
+        include_str!("../../templates/rust/Cargo.toml.tera"),
+    ),
+    (
+        "rust/lib.rs.tera",
+        include_str!("../../templates/rust/lib.rs.tera"),
+    ),
+    (
+        "rust/module.rs.tera",
+        include_str!("../../templates/rust/module.rs.tera"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -79,7 +90,8 @@ pub struct Templates {
 
 impl Templates {
     /// The embedded templates, with any `*.tera` file in `override_dir`
-    /// replacing the one of the same name.
+    /// replacing the one of the same name (`rust/lib.rs.tera` in a `rust`
+    /// subdirectory).
     pub fn load(override_dir: Option<&Path>) -> Result<Templates, TemplateError> {
         let mut tera = Tera::default();
         let mut sources: Vec<(String, String)> = EMBEDDED
@@ -87,23 +99,7 @@ impl Templates {
             .map(|(name, text)| ((*name).to_owned(), (*text).to_owned()))
             .collect();
         if let Some(dir) = override_dir {
-            let read_error = |source| TemplateError::Read {
-                path: dir.display().to_string(),
-                source,
-            };
-            let mut entries: Vec<_> = std::fs::read_dir(dir)
-                .map_err(read_error)?
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|e| e == "tera"))
-                .collect();
-            entries.sort();
-            for path in entries {
-                let name = path
-                    .file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned();
+            for (name, path) in template_files(dir, "")? {
                 let text =
                     std::fs::read_to_string(&path).map_err(|source| TemplateError::Read {
                         path: path.display().to_string(),
@@ -122,6 +118,39 @@ impl Templates {
     pub fn render(&self, name: &str, context: &tera::Context) -> Result<String, TemplateError> {
         Ok(self.tera.render(name, context)?)
     }
+}
+
+/// The `*.tera` files under `dir`, named by their path relative to it
+/// (`rust/lib.rs.tera`), sorted.
+fn template_files(
+    dir: &Path,
+    prefix: &str,
+) -> Result<Vec<(String, std::path::PathBuf)>, TemplateError> {
+    let read_error = |source| TemplateError::Read {
+        path: dir.display().to_string(),
+        source,
+    };
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(read_error)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    let mut out = Vec::new();
+    for path in entries {
+        let file_name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let name = format!("{prefix}{file_name}");
+        if path.is_dir() {
+            out.extend(template_files(&path, &format!("{name}/"))?);
+        } else if path.extension().is_some_and(|e| e == "tera") {
+            out.push((name, path));
+        }
+    }
+    Ok(out)
 }
 
 fn string_arg<'a>(value: &'a Value, filter: &str) -> tera::Result<&'a str> {

@@ -233,6 +233,39 @@ impl Table {
             .filter(move |c| seen.insert(c.name.clone()))
     }
 
+    /// The foreign key made of this one column, if there is one.
+    pub fn single_column_foreign_key(&self, column: &str) -> Option<&ForeignKey> {
+        self.foreign_keys
+            .iter()
+            .find(|fk| fk.columns.len() == 1 && fk.columns[0] == column)
+    }
+
+    /// The closed set of values a CHECK `column IN (...)` enforces on the
+    /// column, if there is one.
+    pub fn allowed_values(&self, column: &str) -> Option<&[String]> {
+        self.check_constraints
+            .iter()
+            .filter(|c| !c.allowed_values.is_empty())
+            .find(|c| c.column.as_deref() == Some(column))
+            .map(|c| c.allowed_values.as_slice())
+    }
+
+    /// Secrets a client may send but should never get back: the OpenAPI
+    /// spec marks them write-only and the Rust models never serialise them.
+    /// A foreign key such as `api_key_id` only points at a credential, so it
+    /// is not one.
+    pub fn is_sensitive(&self, column: &Column) -> bool {
+        let name = column.name.as_str();
+        let secret_name = name == "encrypted_value"
+            || name == "slack_webhook"
+            || name.starts_with("encryption_")
+            || name.starts_with("api_key")
+            || name.starts_with("password")
+            || name.ends_with("_token")
+            || name.ends_with("_secret");
+        secret_name && self.single_column_foreign_key(&column.name).is_none()
+    }
+
     /// Apps that use the table, from every mention.
     pub fn apps(&self) -> BTreeSet<&str> {
         self.mentions

@@ -214,7 +214,7 @@ pub(super) fn column_schema(
     if is_generated(table, column) {
         schema.insert("readOnly".into(), json!(true));
     }
-    if is_sensitive(table, column) {
+    if table.is_sensitive(column) {
         schema.insert("writeOnly".into(), json!(true));
     }
     if let Some(reference) = foreign_key(table, column) {
@@ -432,15 +432,11 @@ fn make_nullable(schema: &mut Map<String, Value>) {
 /// database enforces one, otherwise from the documented values. Values that
 /// do not fit the column's type are not an enum of it.
 fn enum_values(table: &Table, column: &Column) -> (Option<Vec<Value>>, bool) {
-    let checked = table
-        .check_constraints
-        .iter()
-        .filter(|c| !c.allowed_values.is_empty())
-        .find(|c| c.column.as_deref() == Some(column.name.as_str()))
-        .map(|c| &c.allowed_values);
-    let (raw, enforced) = match checked {
+    let (raw, enforced) = match table.allowed_values(&column.name) {
         Some(values) => (values, true),
-        None if !column.documented_values.is_empty() => (&column.documented_values, false),
+        None if !column.documented_values.is_empty() => {
+            (column.documented_values.as_slice(), false)
+        }
         None => return (None, false),
     };
     let values: Option<Vec<Value>> = raw.iter().map(|v| typed_value(v, &column.ty)).collect();
@@ -500,33 +496,15 @@ fn is_generated(table: &Table, column: &Column) -> bool {
     (single_key && column.name == "id") || column.name == "created_at"
 }
 
-/// Secrets a client may send but should never get back. A foreign key such
-/// as `api_key_id` only points at a credential, so it is not one.
-fn is_sensitive(table: &Table, column: &Column) -> bool {
-    let name = column.name.as_str();
-    let secret_name = name == "encrypted_value"
-        || name == "slack_webhook"
-        || name.starts_with("encryption_")
-        || name.starts_with("api_key")
-        || name.starts_with("password")
-        || name.ends_with("_token")
-        || name.ends_with("_secret");
-    secret_name && foreign_key(table, column).is_none()
-}
-
 /// `users.id` for a column that is a single-column foreign key.
 fn foreign_key(table: &Table, column: &Column) -> Option<String> {
-    table
-        .foreign_keys
-        .iter()
-        .find(|fk| fk.columns == [column.name.clone()])
-        .map(|fk| {
-            format!(
-                "{}.{}",
-                fk.references,
-                fk.referenced_columns.first().map_or("id", String::as_str)
-            )
-        })
+    table.single_column_foreign_key(&column.name).map(|fk| {
+        format!(
+            "{}.{}",
+            fk.references,
+            fk.referenced_columns.first().map_or("id", String::as_str)
+        )
+    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,1087 @@
+//! `gen models`: a Rust crate (`rust/` under the output directory) with a
+//! struct per fully documented table for sqlx, a `New…` struct per table
+//! for inserts, enums for closed value sets and structs for documented JSON.
+//! Everything is read from the realised table, the one the migrations
+//! create: its defaults decide what an insert leaves out, its CHECK lists
+//! give enums, its NOT NULLs decide `Option`. The plan (names, types,
+//! documentation) is made here; `templates/rust/*.tera` lay it out, with the
+//! width-dependent parts laid out by `layout` as rustfmt would.
+
+pub mod layout;
+pub mod names;
+pub mod types;
+
+use super::{EmitContext, EmitError, OutputFile, Templates};
+use crate::model::physical::{quote_identifier, realize};
+use crate::model::{Column, JsonShape, Schema, Table};
+use names::{NameRequest, Namer, pascal_identifier, snake_identifier, unique_in, unraw};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use types::{EnumPlan, Import};
+
+/// Where the crate goes under the output directory.
+pub const CRATE_DIRECTORY: &str = "rust";
+
+/// The generated crate's package name.
+pub const CRATE_NAME: &str = "schemagen-models";
+
+/// The module of tables the documents assign to none.
+const UNASSIGNED_MODULE: &str = "other";
+
+/// Crates the generated code names by path: no module may shadow them.
+const DEPENDENCY_NAMES: &[&str] = &[
+    "alloc",
+    "chrono",
+    "core",
+    "pgvector",
+    "rust_decimal",
+    "serde",
+    "serde_json",
+    "sqlx",
+    "std",
+    "uuid",
+];
+
+/// Renders the crate.
+pub fn emit(context: &EmitContext<'_>) -> Result<Vec<OutputFile>, EmitError> {
+    let plan = plan(context.schema, &context.options.realize);
+    render(&plan, context.templates)
+}
+
+/// The whole crate, ready for the templates.
+#[derive(Debug, Clone, Serialize)]
+pub struct CratePlan {
+    pub package: &'static str,
+    pub modules: Vec<ModulePlan>,
+    /// `module::Struct` of every table, in table order, for `visit_tables`.
+    pub tables: Vec<String>,
+    /// `table.column` of every column that is never serialised.
+    pub sensitive: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ModulePlan {
+    /// The module's Rust name (`realtor`).
+    pub identifier: String,
+    /// Its file name without `r#`.
+    pub file: String,
+    /// The documents' name for it.
+    pub title: String,
+    pub uses: Vec<String>,
+    pub tables: Vec<TablePlan>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TablePlan {
+    pub table: String,
+    pub name: String,
+    pub new_name: String,
+    /// `///` lines, at column 0.
+    pub doc: String,
+    pub new_doc: String,
+    /// Field lines with their docs and attributes, indented.
+    pub fields: String,
+    pub new_fields: String,
+    /// The inherent `impl` body: TABLE, COLUMNS, PRIMARY_KEY.
+    pub constants: String,
+    /// The `impl Record` body.
+    pub record_body: String,
+    pub insert_sql: String,
+    pub bind_body: String,
+    pub from_body: String,
+    /// `row`, or `_row` when no field is copied from it.
+    pub from_parameter: &'static str,
+    pub enums: Vec<EnumView>,
+    pub json_structs: Vec<JsonStructView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EnumView {
+    pub name: String,
+    pub doc: String,
+    pub type_name: &'static str,
+    pub variants: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct JsonStructView {
+    pub name: String,
+    pub doc: String,
+    pub fields: String,
+}
+
+/// Text from the documents as one line of a doc comment: whitespace and
+/// control characters collapse to single spaces (a bare carriage return is
+/// an error in a doc comment), and code fences are broken so that nothing
+/// becomes a doctest.
+fn doc_text(text: &str) -> String {
+    let words: Vec<&str> = text
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.join(" ").replace("```", "'''").replace("~~~", "'''")
+}
+
+/// Paragraphs as `///` lines at `indent`, separated by blank `///` lines, so
+/// that no paragraph can continue another's list.
+fn doc_block(indent: usize, paragraphs: &[String]) -> String {
+    let pad = " ".repeat(indent);
+    let lines: Vec<String> = paragraphs
+        .iter()
+        .filter(|p| !p.is_empty())
+        .map(|p| format!("{pad}/// {p}"))
+        .collect();
+    lines.join(&format!("\n{pad}///\n"))
+}
+
+/// Text that ends as a sentence does.
+fn sentence(text: &str) -> String {
+    if text.is_empty() || text.ends_with(['.', '!', '?', ':']) {
+        text.to_owned()
+    } else {
+        format!("{text}.")
+    }
+}
+
+/// A Rust string literal.
+fn literal(s: &str) -> String {
+    format!("{s:?}")
+}
+
+fn code_list(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|i| format!("`{i}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What one column becomes.
+#[derive(Debug, Clone)]
+enum ColumnKind {
+    Scalar(String),
+    Enum(usize),
+    Json(usize),
+    Unmapped,
+}
+
+#[derive(Debug, Clone)]
+struct ColumnPlan<'a> {
+    column: &'a Column,
+    field: String,
+    kind: ColumnKind,
+}
+
+/// A documented JSON structure a column holds.
+#[derive(Debug, Clone)]
+struct JsonRoot {
+    table: usize,
+    column: String,
+    shape: JsonShape,
+    titles: Vec<(String, String)>,
+}
+
+/// A closed value set a column holds.
+#[derive(Debug, Clone)]
+struct EnumRoot {
+    table: usize,
+    column: String,
+    plan: EnumPlan,
+    source: String,
+}
+
+pub fn plan(schema: &Schema, options: &crate::model::physical::RealizeOptions) -> CratePlan {
+    let (realized, _) = realize(schema, options);
+    let tables: Vec<&Table> = realized.documented_tables().collect();
+
+    // Modules: one per documentation module, with Rust names that shadow
+    // no dependency.
+    let module_titles: BTreeSet<String> = tables.iter().map(|t| module_title(t)).collect();
+    let mut used_modules: BTreeSet<String> =
+        DEPENDENCY_NAMES.iter().map(|s| (*s).to_owned()).collect();
+    let module_identifiers: BTreeMap<String, String> = module_titles
+        .iter()
+        .map(|title| {
+            (
+                title.clone(),
+                unique_in(&mut used_modules, snake_identifier(title)),
+            )
+        })
+        .collect();
+
+    let mut namer = Namer::default();
+    let struct_names = namer.allocate(
+        &tables
+            .iter()
+            .map(|t| NameRequest {
+                candidates: table_candidates(t),
+                companions: &["New"],
+            })
+            .collect::<Vec<_>>(),
+    );
+
+    // Columns, and the enums and JSON structures they need.
+    let mut enum_roots: Vec<EnumRoot> = Vec::new();
+    let mut json_roots: Vec<JsonRoot> = Vec::new();
+    let mut imports_by_table: Vec<BTreeSet<Import>> = vec![BTreeSet::new(); tables.len()];
+    let columns: Vec<Vec<ColumnPlan>> = tables
+        .iter()
+        .enumerate()
+        .map(|(i, table)| {
+            let mut used = BTreeSet::new();
+            table
+                .columns
+                .iter()
+                .map(|column| {
+                    let field = unique_in(&mut used, snake_identifier(&column.name));
+                    let enum_plan = table
+                        .allowed_values(&column.name)
+                        .and_then(|values| types::enum_plan(&column.ty, values));
+                    let kind = if let Some(plan) = enum_plan {
+                        enum_roots.push(EnumRoot {
+                            table: i,
+                            column: column.name.clone(),
+                            plan,
+                            source: check_source(table, &column.name),
+                        });
+                        ColumnKind::Enum(enum_roots.len() - 1)
+                    } else if let Some(shape) = column
+                        .json_shape
+                        .as_ref()
+                        .filter(|s| types::is_typed(s) && is_json(column))
+                    {
+                        imports_by_table[i].insert(Import::Json);
+                        json_roots.push(JsonRoot {
+                            table: i,
+                            column: column.name.clone(),
+                            shape: shape.clone(),
+                            titles: json_titles(schema, &table.name, &column.name),
+                        });
+                        ColumnKind::Json(json_roots.len() - 1)
+                    } else {
+                        match types::scalar(&column.ty, &mut imports_by_table[i]) {
+                            Some(ty) => ColumnKind::Scalar(ty),
+                            None => ColumnKind::Unmapped,
+                        }
+                    };
+                    ColumnPlan {
+                        column,
+                        field,
+                        kind,
+                    }
+                })
+                .collect()
+        })
+        .collect();
+
+    let enum_names = namer.allocate(
+        &enum_roots
+            .iter()
+            .map(|e| {
+                let table = tables[e.table];
+                let column = table.column(&e.column);
+                let mut candidates = Vec::new();
+                if let Some(name) = column.and_then(|c| c.enum_name.as_deref()) {
+                    candidates.push(pascal_identifier(&crate::model::inflect::singular(name)));
+                }
+                let base = format!("{}{}", struct_names[e.table], pascal_identifier(&e.column));
+                candidates.push(base.clone());
+                candidates.push(format!("{}{base}", pascal_identifier(&module_title(table))));
+                NameRequest::new(candidates)
+            })
+            .collect::<Vec<_>>(),
+    );
+
+    let json_root_names = namer.allocate(
+        &json_roots
+            .iter()
+            .map(|j| {
+                let table = tables[j.table];
+                let is_array = matches!(j.shape, JsonShape::Array { .. });
+                let titles: Vec<&str> = j.titles.iter().map(|(t, _)| t.as_str()).collect();
+                let column_word = if is_array {
+                    crate::model::inflect::singular(&j.column)
+                } else {
+                    j.column.clone()
+                };
+                let base = format!(
+                    "{}{}",
+                    struct_names[j.table],
+                    pascal_identifier(&column_word)
+                );
+                let mut candidates: Vec<String> = types::best_title_name(&titles, is_array)
+                    .into_iter()
+                    .collect();
+                candidates.push(base.clone());
+                candidates.push(format!("{}{base}", pascal_identifier(&module_title(table))));
+                NameRequest::new(candidates)
+            })
+            .collect::<Vec<_>>(),
+    );
+
+    // JSON structs, nested ones named after their parent.
+    let mut json_views: Vec<Vec<JsonStructView>> = vec![Vec::new(); tables.len()];
+    let mut json_types: Vec<String> = Vec::new();
+    for (root, name) in json_roots.iter().zip(&json_root_names) {
+        let description = format!(
+            "The documented structure of `{}.{}`",
+            tables[root.table].name, root.column
+        );
+        let examples: Vec<String> = root
+            .titles
+            .iter()
+            .map(|(title, source)| format!("\"{}\" (`{source}`)", doc_text(title)))
+            .collect();
+        let doc_intro = if examples.is_empty() {
+            format!("{description}.")
+        } else {
+            format!(
+                "{description}, from the examples {}.",
+                examples.join(" and ")
+            )
+        };
+        if let Some((properties, _)) = types::object_of(&root.shape) {
+            plan_json_struct(
+                &mut namer,
+                name,
+                properties,
+                &doc_intro,
+                &mut json_views[root.table],
+            );
+        }
+        json_types.push(types::json_type(&root.shape, Some(name)));
+    }
+
+    let mut sensitive = Vec::new();
+    let mut module_tables: BTreeMap<String, Vec<TablePlan>> = BTreeMap::new();
+    let mut module_imports: BTreeMap<String, BTreeSet<Import>> = BTreeMap::new();
+    let mut visit = Vec::new();
+    for (i, table) in tables.iter().enumerate() {
+        let title = module_title(table);
+        let module = module_identifiers[&title].clone();
+        module_imports
+            .entry(module.clone())
+            .or_default()
+            .extend(imports_by_table[i].iter().copied());
+        let rust_type = |plan: &ColumnPlan| -> Option<String> {
+            let base = match &plan.kind {
+                ColumnKind::Scalar(ty) => ty.clone(),
+                ColumnKind::Enum(e) => enum_names[*e].clone(),
+                ColumnKind::Json(j) => format!("Json<{}>", json_types[*j]),
+                ColumnKind::Unmapped => return None,
+            };
+            Some(if plan.column.nullable {
+                format!("Option<{base}>")
+            } else {
+                base
+            })
+        };
+        let enums: Vec<EnumView> = enum_roots
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.table == i)
+            .map(|(e, root)| enum_view(&enum_names[e], root, &table.name))
+            .collect();
+        for plan in &columns[i] {
+            if table.is_sensitive(plan.column) {
+                sensitive.push(format!("{}.{}", table.name, plan.column.name));
+            }
+        }
+        visit.push(format!("{module}::{}", struct_names[i]));
+        module_tables.entry(module).or_default().push(table_plan(
+            TableInput {
+                table,
+                name: &struct_names[i],
+                columns: &columns[i],
+                documented: schema,
+                enums,
+                json_structs: std::mem::take(&mut json_views[i]),
+            },
+            &rust_type,
+        ));
+    }
+
+    let modules = module_identifiers
+        .iter()
+        .map(|(title, identifier)| {
+            let uses = types::use_lines(&module_imports.remove(identifier).unwrap_or_default());
+            ModulePlan {
+                identifier: identifier.clone(),
+                file: unraw(identifier).to_owned(),
+                title: title.clone(),
+                uses,
+                tables: module_tables.remove(identifier).unwrap_or_default(),
+            }
+        })
+        .collect();
+    CratePlan {
+        package: CRATE_NAME,
+        modules,
+        tables: visit,
+        sensitive,
+    }
+}
+
+fn module_title(table: &Table) -> String {
+    table
+        .module
+        .clone()
+        .unwrap_or_else(|| UNASSIGNED_MODULE.to_owned())
+}
+
+fn is_json(column: &Column) -> bool {
+    matches!(
+        column.ty,
+        crate::model::PgType::Jsonb | crate::model::PgType::Json
+    )
+}
+
+/// `properties` → `Property`, then ever more specific names.
+fn table_candidates(table: &Table) -> Vec<String> {
+    let singular = pascal_identifier(&crate::model::inflect::singular(&table.name));
+    let plural = pascal_identifier(&table.name);
+    let module = pascal_identifier(&module_title(table));
+    vec![
+        singular.clone(),
+        format!("{module}{singular}"),
+        plural.clone(),
+        format!("{module}{plural}"),
+    ]
+}
+
+/// Titles and places of the JSON examples attached to a column.
+fn json_titles(schema: &Schema, table: &str, column: &str) -> Vec<(String, String)> {
+    schema
+        .json_examples
+        .iter()
+        .filter(|e| e.table.as_deref() == Some(table) && e.column.as_deref() == Some(column))
+        .map(|e| (e.title.clone(), e.source.to_string()))
+        .collect()
+}
+
+fn check_source(table: &Table, column: &str) -> String {
+    table
+        .check_constraints
+        .iter()
+        .find(|c| c.column.as_deref() == Some(column) && !c.allowed_values.is_empty())
+        .map(|c| c.source.to_string())
+        .unwrap_or_default()
+}
+
+fn enum_view(name: &str, root: &EnumRoot, table: &str) -> EnumView {
+    let variants: Vec<String> = root
+        .plan
+        .variants
+        .iter()
+        .map(|v| match &v.rename {
+            Some(value) => format!(
+                "    #[serde(rename = {0})]\n    #[sqlx(rename = {0})]\n    {1},",
+                literal(value),
+                v.name
+            ),
+            None => format!("    {},", v.name),
+        })
+        .collect();
+    let values: Vec<String> = root
+        .plan
+        .variants
+        .iter()
+        .map(|v| {
+            v.rename
+                .clone()
+                .unwrap_or_else(|| names::serde_snake_case(&v.name))
+        })
+        .collect();
+    EnumView {
+        name: name.to_owned(),
+        doc: doc_block(
+            0,
+            &[format!(
+                "The values of `{table}.{}`: the CHECK constraint's list, {} (`{}`).",
+                root.column,
+                code_list(&values),
+                root.source
+            )],
+        ),
+        type_name: root.plan.type_name,
+        variants: variants.join("\n"),
+    }
+}
+
+/// Plans the struct of a documented JSON object, and those of the objects
+/// nested in it, in the order they are used.
+fn plan_json_struct(
+    namer: &mut Namer,
+    name: &str,
+    properties: &BTreeMap<String, JsonShape>,
+    doc_intro: &str,
+    out: &mut Vec<JsonStructView>,
+) {
+    let plan = types::json_struct_plan(properties);
+    let mut nested = Vec::new();
+    let mut lines = Vec::new();
+    for field in &plan.fields {
+        let object_name = match types::object_of(&field.shape) {
+            Some((inner, is_array)) => {
+                let word = if is_array {
+                    crate::model::inflect::singular(&field.key.to_lowercase())
+                } else {
+                    field.key.clone()
+                };
+                let candidate = format!("{name}{}", pascal_identifier(&word));
+                let nested_name = namer
+                    .allocate(&[NameRequest::new(vec![candidate])])
+                    .remove(0);
+                nested.push((nested_name.clone(), inner.clone(), field.key.clone()));
+                Some(nested_name)
+            }
+            None => None,
+        };
+        let ty = types::json_type(&field.shape, object_name.as_deref());
+        let mut attrs = Vec::new();
+        if unraw(&field.identifier) != field.key {
+            attrs.push(format!("rename = {}", literal(&field.key)));
+        }
+        attrs.push("skip_serializing_if = \"Option::is_none\"".to_owned());
+        lines.push(format!("    #[serde({})]", attrs.join(", ")));
+        lines.push(field_line(&field.identifier, &format!("Option<{ty}>")));
+    }
+    lines.push("    /// Members the documented examples do not show, kept as they are.".to_owned());
+    lines.push("    #[serde(flatten)]".to_owned());
+    lines.push(field_line(
+        &plan.other_field,
+        "serde_json::Map<String, serde_json::Value>",
+    ));
+    out.push(JsonStructView {
+        name: name.to_owned(),
+        doc: doc_block(
+            0,
+            &[
+                doc_intro.to_owned(),
+                "Every member is optional: the examples show what may be there, not what must be."
+                    .to_owned(),
+            ],
+        ),
+        fields: lines.join("\n"),
+    });
+    for (nested_name, inner, key) in nested {
+        plan_json_struct(
+            namer,
+            &nested_name,
+            &inner,
+            &format!("The `{key}` member of [`{name}`]."),
+            out,
+        );
+    }
+}
+
+/// `    pub name: Type,`, broken after the colon when too long.
+fn field_line(identifier: &str, ty: &str) -> String {
+    layout::assignment(4, &format!("pub {identifier}:"), ty, ",")
+}
+
+struct TableInput<'a> {
+    table: &'a Table,
+    name: &'a str,
+    columns: &'a [ColumnPlan<'a>],
+    documented: &'a Schema,
+    enums: Vec<EnumView>,
+    json_structs: Vec<JsonStructView>,
+}
+
+fn table_plan(
+    input: TableInput<'_>,
+    rust_type: &dyn Fn(&ColumnPlan) -> Option<String>,
+) -> TablePlan {
+    let TableInput {
+        table,
+        name,
+        columns,
+        documented,
+        enums,
+        json_structs,
+    } = input;
+    let new_name = format!("New{name}");
+    let mapped: Vec<(&ColumnPlan, String)> = columns
+        .iter()
+        .filter_map(|c| rust_type(c).map(|ty| (c, ty)))
+        .collect();
+    let inserted: Vec<&(&ColumnPlan, String)> = mapped
+        .iter()
+        .filter(|(c, _)| c.column.default.is_none())
+        .collect();
+    let unmapped: Vec<String> = columns
+        .iter()
+        .filter(|c| matches!(c.kind, ColumnKind::Unmapped))
+        .map(|c| format!("`{}` ({})", c.column.name, c.column.ty))
+        .collect();
+    let sensitive: Vec<String> = mapped
+        .iter()
+        .filter(|(c, _)| table.is_sensitive(c.column))
+        .map(|(c, _)| c.column.name.clone())
+        .collect();
+    let defaulted: Vec<String> = mapped
+        .iter()
+        .filter(|(c, _)| c.column.default.is_some())
+        .map(|(c, _)| c.column.name.clone())
+        .collect();
+
+    let mut paragraphs = vec![
+        table
+            .meta
+            .purpose
+            .as_deref()
+            .map(|p| sentence(&doc_text(p)))
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| format!("A row of `{}`.", table.name)),
+    ];
+    paragraphs.extend(table.meta.note.as_deref().map(|n| sentence(&doc_text(n))));
+    paragraphs.extend(
+        table
+            .meta
+            .privacy
+            .as_deref()
+            .map(|p| format!("Privacy: {}", sentence(&doc_text(p)))),
+    );
+    let places: Vec<String> = if table.definitions.is_empty() {
+        vec![table.source.to_string()]
+    } else {
+        table.definitions.iter().map(ToString::to_string).collect()
+    };
+    paragraphs.push(format!(
+        "Table `public.{}`, documented at {}.",
+        table.name,
+        code_list(&places)
+    ));
+    if !sensitive.is_empty() {
+        paragraphs.push(format!(
+            "Never serialised, because they hold secrets: {}.",
+            code_list(&sensitive)
+        ));
+    }
+    if !unmapped.is_empty() {
+        paragraphs.push(format!(
+            "Left out, because no Rust type here reads their PostgreSQL type: {}.",
+            unmapped.join(", ")
+        ));
+    }
+
+    let field_block = |rows: &[&(&ColumnPlan, String)], with_sqlx: bool| -> String {
+        rows.iter()
+            .map(|(plan, ty)| {
+                let column = plan.column;
+                let mut lines = vec![doc_block(4, &[column_doc(table, column, documented)])];
+                let renamed = unraw(&plan.field) != column.name;
+                let mut serde_attrs = Vec::new();
+                if renamed {
+                    serde_attrs.push(format!("rename = {}", literal(&column.name)));
+                }
+                if table.is_sensitive(column) {
+                    serde_attrs.push("skip_serializing".to_owned());
+                }
+                if !serde_attrs.is_empty() {
+                    lines.push(format!("    #[serde({})]", serde_attrs.join(", ")));
+                }
+                if renamed && with_sqlx {
+                    lines.push(format!("    #[sqlx(rename = {})]", literal(&column.name)));
+                }
+                lines.push(field_line(&plan.field, ty));
+                lines.join("\n")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let all_rows: Vec<&(&ColumnPlan, String)> = mapped.iter().collect();
+
+    let quoted = |names: &[String]| -> Vec<String> { names.iter().map(|n| literal(n)).collect() };
+    let column_names: Vec<String> = mapped.iter().map(|(c, _)| c.column.name.clone()).collect();
+    let key: Vec<String> = table
+        .primary_key
+        .as_ref()
+        .map(|pk| pk.columns.clone())
+        .unwrap_or_default();
+    let constants = [
+        "    /// The table, in schema `public`.".to_owned(),
+        format!("    pub const TABLE: &str = {};", literal(&table.name)),
+        "    /// Every column, in the table's order.".to_owned(),
+        layout::array(
+            4,
+            "pub const COLUMNS: &[&str] = &",
+            &quoted(&column_names),
+            ";",
+        ),
+        "    /// The primary key's columns.".to_owned(),
+        layout::array(4, "pub const PRIMARY_KEY: &[&str] = &", &quoted(&key), ";"),
+    ]
+    .join("\n");
+
+    let record_body = [
+        layout::assignment(
+            4,
+            "const TABLE: &'static str =",
+            &format!("{name}::TABLE"),
+            ";",
+        ),
+        layout::assignment(
+            4,
+            "const COLUMNS: &'static [&'static str] =",
+            &format!("{name}::COLUMNS"),
+            ";",
+        ),
+        layout::assignment(
+            4,
+            "const PRIMARY_KEY: &'static [&'static str] =",
+            &format!("{name}::PRIMARY_KEY"),
+            ";",
+        ),
+        format!("    type New = New{name};"),
+    ]
+    .join("\n");
+
+    let sql_names = |rows: &[&(&ColumnPlan, String)]| -> String {
+        rows.iter()
+            .map(|(c, _)| quote_identifier(&c.column.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let target = format!("public.{}", quote_identifier(&table.name));
+    let returning = sql_names(&all_rows);
+    let insert = if inserted.is_empty() {
+        format!("INSERT INTO {target} DEFAULT VALUES RETURNING {returning}")
+    } else {
+        let parameters: Vec<String> = (1..=inserted.len()).map(|n| format!("${n}")).collect();
+        format!(
+            "INSERT INTO {target} ({}) VALUES ({}) RETURNING {returning}",
+            sql_names(&inserted),
+            parameters.join(", ")
+        )
+    };
+    // Copy values are bound as they are; clippy rightly calls borrowing
+    // them needless.
+    let binds: Vec<String> = inserted
+        .iter()
+        .map(|(c, _)| {
+            let copy = match c.kind {
+                ColumnKind::Enum(_) => true,
+                ColumnKind::Json(_) => false,
+                _ => types::is_copy(&c.column.ty),
+            };
+            let borrow = if copy { "" } else { "&" };
+            format!(".bind({borrow}self.{})", c.field)
+        })
+        .collect();
+    let from_fields: Vec<String> = inserted
+        .iter()
+        .map(|(c, _)| format!("{0}: row.{0}", c.field))
+        .collect();
+
+    let left_out = if defaulted.is_empty() {
+        "Every column is set.".to_owned()
+    } else {
+        format!(
+            "Columns with a default are left out, for the database to fill: {}.",
+            code_list(&defaulted)
+        )
+    };
+    TablePlan {
+        table: table.name.clone(),
+        name: name.to_owned(),
+        new_doc: doc_block(
+            0,
+            &[
+                format!("A new row of `{}`, for [`NewRecord::insert`].", table.name),
+                left_out,
+            ],
+        ),
+        new_name,
+        doc: doc_block(0, &paragraphs),
+        fields: field_block(&all_rows, true),
+        new_fields: field_block(&inserted, false),
+        constants,
+        record_body,
+        insert_sql: layout::assignment(
+            4,
+            "const INSERT_SQL: &'static str =",
+            &literal(&insert),
+            ";",
+        ),
+        bind_body: layout::chain(8, "query", &binds),
+        from_parameter: if from_fields.is_empty() {
+            "_row"
+        } else {
+            "row"
+        },
+        from_body: layout::struct_literal(8, "Self", &from_fields),
+        enums,
+        json_structs,
+    }
+}
+
+/// One line: the column's description (or the glossary's), its documented
+/// values, default and reference, and where it is documented.
+fn column_doc(table: &Table, column: &Column, documented: &Schema) -> String {
+    let description = column
+        .description
+        .clone()
+        .filter(|d| !d.trim().is_empty())
+        .or_else(|| {
+            documented
+                .glossary
+                .get(&column.name)
+                .and_then(|g| g.description.clone())
+        })
+        .map(|d| doc_text(&d))
+        .filter(|d| !d.is_empty());
+    let mut parts = vec![match description {
+        Some(d) => sentence(&d),
+        None => format!("Column `{}`.", column.name),
+    }];
+    if table.allowed_values(&column.name).is_none() && !column.documented_values.is_empty() {
+        parts.push(format!(
+            "Documented values (not enforced): {}.",
+            code_list(&column.documented_values)
+        ));
+    }
+    if let Some(default) = &column.default {
+        parts.push(format!("Default `{}`.", doc_text(default)));
+    }
+    if let Some(fk) = table.single_column_foreign_key(&column.name) {
+        parts.push(format!(
+            "References `{}({})`.",
+            fk.references,
+            fk.referenced_columns.join(", ")
+        ));
+    }
+    parts.push(format!("`{}`", column.source));
+    parts.join(" ")
+}
+
+/// Renders the crate's files through the `rust/*.tera` templates.
+pub fn render(plan: &CratePlan, templates: &Templates) -> Result<Vec<OutputFile>, EmitError> {
+    let context = tera::Context::from_serialize(plan).map_err(|e| EmitError::Serialize {
+        what: "the Rust models".to_owned(),
+        message: e.to_string(),
+    })?;
+    let mut files = vec![
+        OutputFile::new(
+            format!("{CRATE_DIRECTORY}/Cargo.toml"),
+            templates.render("rust/Cargo.toml.tera", &context)?,
+        ),
+        OutputFile::new(
+            format!("{CRATE_DIRECTORY}/src/lib.rs"),
+            templates.render("rust/lib.rs.tera", &context)?,
+        ),
+    ];
+    for module in &plan.modules {
+        let mut context = tera::Context::new();
+        context.insert("module", module);
+        files.push(OutputFile::new(
+            format!("{CRATE_DIRECTORY}/src/{}.rs", module.file),
+            templates.render("rust/module.rs.tera", &context)?,
+        ));
+    }
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::physical::RealizeOptions;
+    use crate::model::{CheckConstraint, Documentation, PgType, PrimaryKey, Source};
+
+    fn source() -> Source {
+        Source::new("doc.md", 7)
+    }
+
+    /// A documented table with an `id` key and the given columns
+    /// (`name`, type, nullable, default).
+    fn table(name: &str, module: &str, columns: &[(&str, &str, bool, Option<&str>)]) -> Table {
+        let mut table = Table::new(name, Documentation::Full, source());
+        table.module = Some(module.to_owned());
+        table.columns.push({
+            let mut id = Column::new("id", PgType::Uuid, source());
+            id.nullable = false;
+            id.default = Some("gen_random_uuid()".to_owned());
+            id
+        });
+        for (column, ty, nullable, default) in columns {
+            let mut c = Column::new(*column, PgType::parse(ty), source());
+            c.nullable = *nullable;
+            c.default = default.map(str::to_owned);
+            table.columns.push(c);
+        }
+        table.primary_key = Some(PrimaryKey {
+            name: None,
+            columns: vec!["id".to_owned()],
+            source: source(),
+        });
+        table
+    }
+
+    fn check(table: &mut Table, column: &str, values: &[&str]) {
+        table.check_constraints.push(CheckConstraint {
+            name: None,
+            column: Some(column.to_owned()),
+            expression: String::new(),
+            allowed_values: values.iter().map(|v| (*v).to_owned()).collect(),
+            source: source(),
+        });
+    }
+
+    fn schema(tables: Vec<Table>) -> Schema {
+        Schema {
+            tables: tables.into_iter().map(|t| (t.name.clone(), t)).collect(),
+            ..Schema::default()
+        }
+    }
+
+    fn rendered(schema: &Schema) -> BTreeMap<String, String> {
+        let templates = Templates::load(None).unwrap();
+        render(&plan(schema, &RealizeOptions::default()), &templates)
+            .unwrap()
+            .into_iter()
+            .map(|f| (f.path.display().to_string(), f.contents))
+            .collect()
+    }
+
+    #[test]
+    fn names_collide_across_modules_and_are_settled_the_same_way_every_time() {
+        let docs = schema(vec![
+            table("status", "realtor", &[]),
+            table("statuses", "javari", &[]),
+            table("properties", "realtor", &[]),
+        ]);
+        let files = rendered(&docs);
+        assert!(files["rust/src/realtor.rs"].contains("pub struct RealtorStatus {"));
+        assert!(files["rust/src/javari.rs"].contains("pub struct JavariStatus {"));
+        assert!(files["rust/src/realtor.rs"].contains("pub struct Property {"));
+        assert!(files["rust/src/realtor.rs"].contains("pub struct NewProperty {"));
+        assert_eq!(rendered(&docs), files);
+        assert!(files["rust/src/lib.rs"].contains("visitor.table::<javari::JavariStatus>();"));
+    }
+
+    #[test]
+    fn documents_without_a_documented_table_give_an_empty_crate() {
+        let files = rendered(&Schema::default());
+        assert_eq!(
+            files.keys().collect::<Vec<_>>(),
+            ["rust/Cargo.toml", "rust/src/lib.rs"]
+        );
+        assert!(
+            files["rust/src/lib.rs"].contains("pub fn visit_tables<V: Visit>(_visitor: &mut V) {}")
+        );
+        assert!(!files["rust/src/lib.rs"].contains("pub mod"));
+    }
+
+    #[test]
+    fn fields_escape_keywords_and_keep_column_names() {
+        let docs = schema(vec![table(
+            "widgets",
+            "shop",
+            &[
+                ("type", "text", false, None),
+                ("self", "text", true, None),
+                ("Size", "integer", true, None),
+            ],
+        )]);
+        let module = &rendered(&docs)["rust/src/shop.rs"];
+        // serde and sqlx read `r#type` as `type`: no rename needed.
+        assert!(module.contains("    pub r#type: String,"), "{module}");
+        assert!(module.contains(
+            "    #[serde(rename = \"self\")]\n    #[sqlx(rename = \"self\")]\n    pub self_: Option<String>,"
+        ));
+        assert!(module.contains(
+            "    #[serde(rename = \"Size\")]\n    #[sqlx(rename = \"Size\")]\n    pub size: Option<i32>,"
+        ));
+        assert!(
+            module.contains(
+                r#"INSERT INTO public.widgets (type, self, \"Size\") VALUES ($1, $2, $3)"#
+            )
+        );
+    }
+
+    #[test]
+    fn defaults_are_left_out_of_inserts_and_secrets_are_never_serialised() {
+        let docs = schema(vec![table(
+            "credentials",
+            "vault",
+            &[
+                ("name", "text", false, None),
+                ("status", "text", false, Some("'active'")),
+                ("api_key", "text", false, None),
+            ],
+        )]);
+        let module = &rendered(&docs)["rust/src/vault.rs"];
+        let new = &module[module.find("pub struct NewCredential").unwrap()..];
+        let new = &new[..new.find("\n}").unwrap()];
+        assert!(!new.contains("pub status"), "{new}");
+        assert!(!new.contains("pub id"), "{new}");
+        assert!(
+            new.contains("    #[serde(skip_serializing)]\n    pub api_key: String,"),
+            "{new}"
+        );
+        assert!(module.contains(
+            "INSERT INTO public.credentials (name, api_key) VALUES ($1, $2) RETURNING id, name, status, api_key"
+        ), "{module}");
+        assert!(rendered(&docs)["rust/src/lib.rs"].contains("//! - `credentials.api_key`"));
+    }
+
+    #[test]
+    fn check_lists_become_enums_of_the_column_s_type_and_other_types_are_left_out() {
+        let mut widgets = table(
+            "widgets",
+            "shop",
+            &[
+                ("status", "varchar(20)", false, None),
+                ("frequency", "text", true, None),
+                ("lifetime", "interval", true, None),
+            ],
+        );
+        check(&mut widgets, "status", &["active", "peer_review"]);
+        check(&mut widgets, "frequency", &["5min", "daily"]);
+        let module = &rendered(&schema(vec![widgets]))["rust/src/shop.rs"];
+        assert!(module.contains("#[sqlx(type_name = \"varchar\", rename_all = \"snake_case\")]\npub enum WidgetStatus {\n    Active,\n    PeerReview,\n}"), "{module}");
+        assert!(module.contains(
+            "    #[serde(rename = \"5min\")]\n    #[sqlx(rename = \"5min\")]\n    V5min,"
+        ));
+        assert!(module.contains("pub frequency: Option<WidgetFrequency>,"));
+        assert!(!module.contains("pub lifetime"));
+        assert!(module.contains("Left out, because no Rust type here reads their PostgreSQL type: `lifetime` (interval)."));
+    }
+
+    #[test]
+    fn documented_json_becomes_structs_named_by_the_example_s_title() {
+        let mut searches = table(
+            "saved_searches",
+            "realtor",
+            &[("criteria", "jsonb", false, None)],
+        );
+        let shape = JsonShape::infer(&serde_json::json!({
+            "cities": ["Fort Myers"], "min_price": 200000, "bathrooms": 2.5, "area": {"zip": "33901"}
+        }));
+        searches.columns[1].json_shape = Some(shape.clone());
+        let mut docs = schema(vec![searches]);
+        docs.json_examples.push(crate::model::JsonExample {
+            title: "Property Criteria (saved_searches)".to_owned(),
+            table: Some("saved_searches".to_owned()),
+            column: Some("criteria".to_owned()),
+            shape,
+            source: source(),
+        });
+        let module = &rendered(&docs)["rust/src/realtor.rs"];
+        assert!(
+            module.contains("pub criteria: Json<PropertyCriteria>,"),
+            "{module}"
+        );
+        for field in [
+            "pub area: Option<PropertyCriteriaArea>,",
+            "pub bathrooms: Option<f64>,",
+            "pub cities: Option<Vec<String>>,",
+            "pub min_price: Option<i64>,",
+            "pub zip: Option<String>,",
+            "pub other: serde_json::Map<String, serde_json::Value>,",
+        ] {
+            assert!(module.contains(field), "{field}");
+        }
+    }
+}
