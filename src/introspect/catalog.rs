@@ -10,6 +10,7 @@ use crate::model::{
 };
 use sqlx::postgres::{PgConnection, Postgres};
 use sqlx::{AssertSqlSafe, Connection, Transaction};
+use std::collections::HashMap;
 
 /// Where facts read from the database "come from" in the model: drift items
 /// show the documents' line, and the live side has none.
@@ -36,7 +37,7 @@ WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
 ORDER BY 1, 2";
 
 const COLUMNS: &str = "
-SELECT n.nspname::text, c.relname::text, a.attname::text,
+SELECT n.nspname::text, c.relname::text, a.attnum, a.attname::text,
        format_type(a.atttypid, a.atttypmod), a.attnotnull,
        -- A default cannot refer to columns, so it deparses without opening
        -- the table (relid 0), which is several times faster; a generated
@@ -52,37 +53,38 @@ LEFT JOIN pg_description dsc
        ON dsc.objoid = c.oid AND dsc.classoid = 'pg_class'::regclass AND dsc.objsubid = a.attnum
 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname = ANY($1)
   AND a.attnum > 0 AND NOT a.attisdropped
-ORDER BY 1, 2, a.attnum";
+ORDER BY a.attrelid, a.attnum";
 
+/// Column numbers (`conkey`, `confkey`) are turned into names from the
+/// columns query, without a subquery per constraint; only an FK to a table
+/// outside the compared schemas (`auth.users`) has its names looked up here.
 const CONSTRAINTS: &str = "
 SELECT n.nspname::text, c.relname::text, con.conname::text, con.contype::text,
        pg_get_expr(con.conbin, con.conrelid, true),
-       ARRAY(SELECT a.attname::text
-             FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
-             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
-             ORDER BY k.ord),
-       fn.nspname::text, fc.relname::text,
-       ARRAY(SELECT a.attname::text
-             FROM unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord)
-             JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum
-             ORDER BY k.ord),
+       con.conkey, fn.nspname::text, fc.relname::text, con.confkey,
+       CASE WHEN con.contype = 'f' AND NOT fn.nspname = ANY($1) THEN
+         ARRAY(SELECT a.attname::text
+               FROM unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord)
+               JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum
+               ORDER BY k.ord)
+       END,
        con.confdeltype::text, con.confupdtype::text
 FROM pg_constraint con
 JOIN pg_class c ON c.oid = con.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_class fc ON fc.oid = con.confrelid
 LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace
-WHERE con.contype IN ('p', 'u', 'f', 'c') AND n.nspname = ANY($1)
-ORDER BY 1, 2, 3";
+WHERE con.contype IN ('p', 'u', 'f', 'c') AND n.nspname = ANY($1)";
 
 /// Indexes that do not back a PRIMARY KEY, UNIQUE or EXCLUDE constraint (those
 /// are the constraints'), one row per key column in order. A plain column is
-/// its name; only expression columns go through `pg_get_indexdef(oid, k, true)`.
+/// its number, named from the columns query; only expression columns go
+/// through `pg_get_indexdef(oid, k, true)`.
 /// A non-default operator class is schema-qualified.
 const INDEXES: &str = "
 SELECT n.nspname::text, t.relname::text, i.relname::text, am.amname::text, ix.indisunique,
-       CASE WHEN k.attnum = 0 THEN pg_get_indexdef(ix.indexrelid, k.ord::int, true)
-            ELSE a.attname::text END,
+       k.attnum,
+       CASE WHEN k.attnum = 0 THEN pg_get_indexdef(ix.indexrelid, k.ord::int, true) END,
        (ix.indoption[k.ord - 1] & 1) = 1,
        CASE WHEN oc.opcdefault THEN '' ELSE ocn.nspname || '.' || oc.opcname END
 FROM pg_index ix
@@ -91,14 +93,13 @@ JOIN pg_class t ON t.oid = ix.indrelid
 JOIN pg_namespace n ON n.oid = t.relnamespace
 JOIN pg_am am ON am.oid = i.relam
 CROSS JOIN LATERAL unnest(ix.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
-LEFT JOIN pg_attribute a ON a.attrelid = ix.indrelid AND a.attnum = k.attnum AND k.attnum > 0
 JOIN pg_opclass oc ON oc.oid = ix.indclass[k.ord - 1]
 JOIN pg_namespace ocn ON ocn.oid = oc.opcnamespace
 WHERE n.nspname = ANY($1) AND t.relkind IN ('r', 'p') AND k.ord <= ix.indnkeyatts
   AND NOT EXISTS (SELECT 1 FROM pg_constraint con
                   WHERE con.conindid = ix.indexrelid AND con.conrelid = ix.indrelid
                     AND con.contype IN ('p', 'u', 'x'))
-ORDER BY 1, 2, 3, k.ord";
+ORDER BY ix.indexrelid, k.ord";
 
 const POLICIES: &str = "
 SELECT schemaname::text, tablename::text, policyname::text, permissive, roles::text[], cmd,
@@ -168,6 +169,7 @@ type TableRow = (String, String, bool, bool, Option<String>);
 type ColumnRow = (
     String,
     String,
+    i16,
     String,
     String,
     bool,
@@ -180,14 +182,25 @@ type ConstraintRow = (
     String,
     String,
     Option<String>,
-    Vec<String>,
+    Option<Vec<i16>>,
     Option<String>,
     Option<String>,
-    Vec<String>,
+    Option<Vec<i16>>,
+    Option<Vec<String>>,
     String,
     String,
 );
-type IndexRow = (String, String, String, String, bool, String, bool, String);
+type IndexRow = (
+    String,
+    String,
+    String,
+    String,
+    bool,
+    i16,
+    Option<String>,
+    bool,
+    String,
+);
 type PolicyRow = (
     String,
     String,
@@ -322,7 +335,13 @@ pub(super) fn assemble(rows: Rows, options: &IntrospectOptions) -> Schema {
     for (schema, name, rls, force, comment) in rows.tables {
         builder.table(&schema, &name, rls, force, comment);
     }
-    for (schema, table, name, ty, not_null, default, comment) in rows.columns {
+    // Column names by table and number, for constraints and indexes.
+    let mut names: HashMap<(String, String), HashMap<i16, String>> = HashMap::new();
+    for (schema, table, number, name, ty, not_null, default, comment) in rows.columns {
+        names
+            .entry((schema.clone(), table.clone()))
+            .or_default()
+            .insert(number, name.clone());
         if let Some(t) = builder.get(&schema, &table) {
             let mut column = Column::new(name, PgType::parse(&ty), live_source());
             column.nullable = !not_null;
@@ -332,20 +351,43 @@ pub(super) fn assemble(rows: Rows, options: &IntrospectOptions) -> Schema {
         }
     }
 
-    for row in rows.constraints {
+    let named = |schema: &str, table: &str, numbers: &[i16]| -> Vec<String> {
+        let columns = names.get(&(schema.to_owned(), table.to_owned()));
+        numbers
+            .iter()
+            .map(|n| {
+                columns
+                    .and_then(|c| c.get(n))
+                    .cloned()
+                    .unwrap_or_else(|| format!("#{n}"))
+            })
+            .collect()
+    };
+    let mut constraints = rows.constraints;
+    // Name order, so that what the database has is listed the same way on
+    // every run and every server.
+    constraints.sort_by(|a, b| (&a.0, &a.1, &a.2).cmp(&(&b.0, &b.1, &b.2)));
+    for row in constraints {
         let (
             schema,
             table,
             name,
             kind,
             check,
-            columns,
+            numbers,
             ref_schema,
             ref_table,
-            ref_columns,
+            ref_numbers,
+            ref_names,
             del,
             upd,
         ) = row;
+        let columns = named(&schema, &table, &numbers.unwrap_or_default());
+        let ref_columns = match (&ref_schema, &ref_table, ref_names) {
+            (_, _, Some(names)) => names,
+            (Some(s), Some(t), None) => named(s, t, &ref_numbers.unwrap_or_default()),
+            _ => Vec::new(),
+        };
         let Some(t) = builder.get(&schema, &table) else {
             continue;
         };
@@ -386,7 +428,9 @@ pub(super) fn assemble(rows: Rows, options: &IntrospectOptions) -> Schema {
         }
     }
 
-    for (schema, table, name, method, unique, expression, descending, class) in rows.indexes {
+    for (schema, table, name, method, unique, number, expression, descending, class) in rows.indexes
+    {
+        let expression = expression.unwrap_or_else(|| named(&schema, &table, &[number]).remove(0));
         let Some(t) = builder.get(&schema, &table) else {
             continue;
         };
@@ -564,7 +608,12 @@ impl<'a> Builder<'a> {
         self.schema.tables.get_mut(&Self::key(schema, table))
     }
 
-    fn finish(self) -> Schema {
+    fn finish(mut self) -> Schema {
+        // Index rows arrive in catalog order; name order is the same on
+        // every server.
+        for table in self.schema.tables.values_mut() {
+            table.indexes.sort_by(|a, b| a.name.cmp(&b.name));
+        }
         self.schema
     }
 }
