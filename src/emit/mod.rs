@@ -11,6 +11,7 @@ pub mod openapi;
 pub mod rls;
 pub mod sql;
 pub mod templates;
+pub mod yaml;
 
 use crate::config::Target;
 use crate::model::Schema;

@@ -73,7 +73,7 @@ pub fn emit_with_routes(input: &OpenApiInput<'_>) -> Result<Vec<OutputFile>, Emi
     let mut json_text = serde_json::to_string_pretty(&document)
         .map_err(|e| serialize_error("the OpenAPI document as JSON", e.to_string()))?;
     json_text.push('\n');
-    let yaml_text = serde_yaml::to_string(&document)
+    let yaml_text = super::yaml::to_string(&document)
         .map_err(|e| serialize_error("the OpenAPI document as YAML", e.to_string()))?;
     Ok(vec![
         OutputFile::new(JSON_PATH, json_text),
