@@ -162,9 +162,19 @@ pub fn report(
     realize_options: &RealizeOptions,
     options: &ConsolidationOptions,
 ) -> Report {
-    let detection = detect::detect(schema, definitions, options);
     let (realized, _) = realize(schema, realize_options);
-    let clusters = plan::build(schema, &realized, definitions, &detection, options);
+    report_realized(schema, &realized, definitions, options)
+}
+
+/// [`report`] with the schema already realised.
+pub fn report_realized(
+    schema: &Schema,
+    realized: &Schema,
+    definitions: &Definitions,
+    options: &ConsolidationOptions,
+) -> Report {
+    let detection = detect::detect(schema, definitions, options);
+    let clusters = plan::build(schema, realized, definitions, &detection, options);
     Report {
         options: options.clone(),
         conflict_rule: CONFLICT_RULE.to_owned(),
@@ -190,12 +200,7 @@ pub fn emit_with(
     definitions: &Definitions,
     options: &ConsolidationOptions,
 ) -> Result<Vec<OutputFile>, EmitError> {
-    let report = report(
-        context.schema,
-        definitions,
-        &context.options.realize,
-        options,
-    );
+    let report = report_realized(context.schema, context.realized(), definitions, options);
     let mut tera_context = tera::Context::new();
     tera_context.insert("report", &report);
     let markdown = context

@@ -1448,11 +1448,7 @@ mod tests {
             target: crate::config::Target::Postgres,
             realize: RealizeOptions::default(),
         };
-        let context = EmitContext {
-            schema,
-            options: &options,
-            templates: &templates,
-        };
+        let context = EmitContext::new(schema, &options, &templates);
         emit(&context).unwrap()
     }
 

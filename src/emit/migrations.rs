@@ -118,6 +118,18 @@ pub fn plan(
     options: &EmitOptions,
     templates: &Templates,
 ) -> Result<Plan, MigrationError> {
+    let (current, _) = realize(schema, &options.realize);
+    plan_realized(&current, existing, request, options, templates)
+}
+
+/// [`plan`] with the documents' schema already realised (`current`).
+pub fn plan_realized(
+    current: &Schema,
+    existing: &Existing,
+    request: &MigrationRequest<'_>,
+    options: &EmitOptions,
+    templates: &Templates,
+) -> Result<Plan, MigrationError> {
     if request.name.is_empty()
         || !request
             .name
@@ -130,7 +142,6 @@ pub fn plan(
     if !edited.is_empty() {
         return Err(MigrationError::Edited(edited));
     }
-    let (current, _) = realize(schema, &options.realize);
     let previous: Option<Schema> = match &existing.snapshot {
         Some(text) => {
             Some(serde_yaml::from_str(text).map_err(|e| MigrationError::Snapshot(e.to_string()))?)
@@ -139,7 +150,7 @@ pub fn plan(
     };
     let empty = Schema::default();
     let base = previous.as_ref().unwrap_or(&empty);
-    let up = diff(base, &current);
+    let up = diff(base, current);
     if up.is_empty() && previous.is_some() {
         return Ok(Plan::UpToDate);
     }
@@ -147,7 +158,7 @@ pub fn plan(
     if !destructive.is_empty() && !request.allow_destructive {
         return Ok(Plan::Refused { destructive });
     }
-    let down = diff(&current, base);
+    let down = diff(current, base);
     let initial = previous.is_none();
     let version = next_version(request.version, existing);
     let stem = format!("{version}_{}", request.name);
@@ -182,7 +193,7 @@ pub fn plan(
     let mut all = existing.migrations.clone();
     all.insert(up_name.clone(), up_text.clone());
     all.insert(down_name.clone(), down_text.clone());
-    let snapshot = super::yaml::to_string(&current).expect("the model serialises");
+    let snapshot = super::yaml::to_string(current).expect("the model serialises");
     let files = vec![
         OutputFile::new(format!("{DIRECTORY}/{up_name}"), up_text),
         OutputFile::new(format!("{DIRECTORY}/{down_name}"), down_text),

@@ -6,7 +6,6 @@
 //! it is allowed, denied or filtered (and by what).
 
 use super::{EmitContext, EmitError, OutputFile};
-use crate::model::physical::realize;
 use crate::model::{Policy, PolicyCommand, Schema, Table};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -297,11 +296,11 @@ fn matrix_markdown(rows: &[MatrixRow]) -> String {
 }
 
 pub fn emit(context: &EmitContext<'_>) -> Result<Vec<OutputFile>, EmitError> {
-    let (realized, _) = realize(context.schema, &context.options.realize);
+    let realized = context.realized();
     let mut tera_context = tera::Context::new();
     tera_context.insert("tables", &realized.tables.values().collect::<Vec<_>>());
     let policies = context.templates.render("rls.sql.tera", &tera_context)?;
-    let rows = matrix(&realized);
+    let rows = matrix(realized);
     let json = serde_json::to_string_pretty(&rows).map_err(|e| EmitError::Serialize {
         what: "the RLS matrix".to_owned(),
         message: e.to_string(),

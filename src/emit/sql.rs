@@ -2,7 +2,7 @@
 //! `migration.sql.tera` template. `gen sql` renders the diff from an empty
 //! database, wrapped in one transaction; migrations use the same renderer.
 
-use super::{EmitOptions, OutputFile, TemplateError, Templates};
+use super::{EmitContext, EmitOptions, OutputFile, TemplateError, Templates};
 use crate::config::Target;
 use crate::diff::{Change, diff};
 use crate::model::Schema;
@@ -60,7 +60,16 @@ pub fn full_ddl(
     templates: &Templates,
 ) -> Result<String, TemplateError> {
     let (realized, _) = realize(schema, &options.realize);
-    let changes = diff(&Schema::default(), &realized);
+    full_ddl_realized(&realized, options, templates)
+}
+
+/// [`full_ddl`] of a schema already realised.
+pub fn full_ddl_realized(
+    realized: &Schema,
+    options: &EmitOptions,
+    templates: &Templates,
+) -> Result<String, TemplateError> {
+    let changes = diff(&Schema::default(), realized);
     let body = render_script(
         &Script {
             title: "Complete schema for a fresh database",
@@ -78,8 +87,13 @@ pub fn emit(
     options: &EmitOptions,
     templates: &Templates,
 ) -> Result<Vec<OutputFile>, TemplateError> {
+    emit_realized(&EmitContext::new(schema, options, templates))
+}
+
+/// `sql/schema.sql` from the context's realised schema.
+pub fn emit_realized(context: &EmitContext<'_>) -> Result<Vec<OutputFile>, TemplateError> {
     Ok(vec![OutputFile::new(
         "sql/schema.sql",
-        full_ddl(schema, options, templates)?,
+        full_ddl_realized(context.realized(), context.options, context.templates)?,
     )])
 }

@@ -38,6 +38,47 @@ pub fn to_writer<W: Write, T: Serialize + ?Sized>(writer: W, value: &T) -> Resul
     serializer.emitter.finish()
 }
 
+/// A YAML document written member by member, for documents built while
+/// they are written: the same bytes as serialising the whole at once.
+pub struct YamlWriter<W: Write> {
+    serializer: Serializer<W>,
+}
+
+impl<W: Write> YamlWriter<W> {
+    pub fn new(writer: W) -> Self {
+        YamlWriter {
+            serializer: Serializer {
+                emitter: Emitter::new(writer),
+                key_state: KeyState::None,
+            },
+        }
+    }
+
+    /// Opens a mapping (as the document, or as the value of the last key).
+    pub fn begin_map(&mut self) -> Result<(), YamlError> {
+        self.serializer.start(false)
+    }
+
+    /// A key of the open mapping.
+    pub fn key(&mut self, key: &str) -> Result<(), YamlError> {
+        ser::Serializer::serialize_str(&mut self.serializer, key)
+    }
+
+    /// The value of the last key.
+    pub fn value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), YamlError> {
+        value.serialize(&mut self.serializer)
+    }
+
+    pub fn end_map(&mut self) -> Result<(), YamlError> {
+        self.serializer.emitter.end_collection()
+    }
+
+    /// Ends the document and flushes it into the writer.
+    pub fn finish(self) -> Result<(), YamlError> {
+        self.serializer.emitter.finish()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum YamlError {
     #[error("serde_yaml would write this value with a YAML tag ({0})")]
@@ -386,7 +427,7 @@ fn parses_as_integer(scalar: &str) -> bool {
     }
     if !unpositive.starts_with(['+', '-'])
         && !digits_but_not_number(scalar)
-        && u128::from_str_radix(unpositive, 10).is_ok()
+        && unpositive.parse::<u128>().is_ok()
     {
         return true;
     }
@@ -396,7 +437,7 @@ fn parses_as_integer(scalar: &str) -> bool {
     {
         return true;
     }
-    !digits_but_not_number(scalar) && i128::from_str_radix(scalar, 10).is_ok()
+    !digits_but_not_number(scalar) && scalar.parse::<i128>().is_ok()
 }
 
 /// serde_yaml's `parse_f64`, as far as whether it succeeds.
@@ -943,7 +984,7 @@ impl<W: Write> Serializer<W> {
     }
 }
 
-impl<'a, W: Write> ser::Serializer for &'a mut Serializer<W> {
+impl<W: Write> ser::Serializer for &mut Serializer<W> {
     type Ok = ();
     type Error = YamlError;
     type SerializeSeq = Self;
@@ -1102,7 +1143,7 @@ impl<'a, W: Write> ser::Serializer for &'a mut Serializer<W> {
     }
 }
 
-impl<'a, W: Write> ser::SerializeSeq for &'a mut Serializer<W> {
+impl<W: Write> ser::SerializeSeq for &mut Serializer<W> {
     type Ok = ();
     type Error = YamlError;
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), YamlError> {
@@ -1113,7 +1154,7 @@ impl<'a, W: Write> ser::SerializeSeq for &'a mut Serializer<W> {
     }
 }
 
-impl<'a, W: Write> ser::SerializeTuple for &'a mut Serializer<W> {
+impl<W: Write> ser::SerializeTuple for &mut Serializer<W> {
     type Ok = ();
     type Error = YamlError;
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), YamlError> {
@@ -1124,7 +1165,7 @@ impl<'a, W: Write> ser::SerializeTuple for &'a mut Serializer<W> {
     }
 }
 
-impl<'a, W: Write> ser::SerializeTupleStruct for &'a mut Serializer<W> {
+impl<W: Write> ser::SerializeTupleStruct for &mut Serializer<W> {
     type Ok = ();
     type Error = YamlError;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), YamlError> {
@@ -1135,7 +1176,7 @@ impl<'a, W: Write> ser::SerializeTupleStruct for &'a mut Serializer<W> {
     }
 }
 
-impl<'a, W: Write> ser::SerializeMap for &'a mut Serializer<W> {
+impl<W: Write> ser::SerializeMap for &mut Serializer<W> {
     type Ok = ();
     type Error = YamlError;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), YamlError> {
@@ -1150,7 +1191,7 @@ impl<'a, W: Write> ser::SerializeMap for &'a mut Serializer<W> {
     }
 }
 
-impl<'a, W: Write> ser::SerializeStruct for &'a mut Serializer<W> {
+impl<W: Write> ser::SerializeStruct for &mut Serializer<W> {
     type Ok = ();
     type Error = YamlError;
     fn serialize_field<T: Serialize + ?Sized>(
