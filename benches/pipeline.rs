@@ -6,6 +6,7 @@
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use schemagen::config::Target;
+use schemagen::emit::consolidation::Definitions;
 use schemagen::emit::migrations::{self, Existing, MigrationRequest};
 use schemagen::emit::{EmitContext, EmitInputs, EmitOptions, Emitter, Templates};
 use schemagen::model::Schema;
@@ -82,9 +83,12 @@ fn stages(c: &mut Criterion) {
         });
         let context = EmitContext::new(&schema, &options, &templates);
         context.realized();
+        // As `gen all` has them from loading the documents.
+        let definitions = Definitions::read(&files);
         let inputs = EmitInputs {
             sources: &files,
             glossary: &glossary,
+            definitions: Some(&definitions),
         };
         for &emitter in Emitter::ALL {
             group.bench_with_input(

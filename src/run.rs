@@ -636,6 +636,7 @@ fn inputs<'a>(config: &'a Config, loaded: &'a Loaded) -> emit::EmitInputs<'a> {
     emit::EmitInputs {
         sources: &loaded.files,
         glossary: &config.file.glossary,
+        definitions: Some(&loaded.definitions),
     }
 }
 

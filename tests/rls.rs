@@ -577,6 +577,7 @@ async fn policies_sql_is_idempotent_and_matches_the_migration() {
     let inputs = schemagen::emit::EmitInputs {
         sources: &[],
         glossary: &glossary,
+        definitions: None,
     };
     let files = schemagen::emit::emit(schemagen::emit::Emitter::Rls, &context, inputs).unwrap();
     let policies = &files

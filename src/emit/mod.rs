@@ -184,6 +184,9 @@ impl OutputSink for Vec<OutputFile> {
 pub struct EmitInputs<'a> {
     pub sources: &'a [crate::source::SourceFile],
     pub glossary: &'a glossary::GlossaryOptions,
+    /// The tables several documents define, as `crate::load` found them;
+    /// without them the consolidation emitter reads `sources` again.
+    pub definitions: Option<&'a consolidation::Definitions>,
 }
 
 /// Runs one emitter and returns its files.
@@ -208,14 +211,23 @@ pub fn emit_into(
         Emitter::Sql => sql::emit_realized(context)?,
         Emitter::Rls => rls::emit(context)?,
         Emitter::Glossary => glossary::emit_with(context, inputs.glossary)?,
-        Emitter::Consolidation => consolidation::emit_with(
-            context,
-            &consolidation::Definitions::read(inputs.sources),
-            &consolidation::ConsolidationOptions::default(),
-        )?,
+        Emitter::Consolidation => {
+            let read;
+            let definitions = match inputs.definitions {
+                Some(definitions) => definitions,
+                None => {
+                    read = consolidation::Definitions::read(inputs.sources);
+                    &read
+                }
+            };
+            consolidation::emit_with(
+                context,
+                definitions,
+                &consolidation::ConsolidationOptions::default(),
+            )?
+        }
         Emitter::OpenApi => {
-            let routes = openapi::routes::api_routes(inputs.sources);
-            let envelope = openapi::routes::response_envelope(inputs.sources);
+            let (routes, envelope) = openapi::routes::routes_and_envelope(inputs.sources);
             return openapi::emit_into(
                 &openapi::OpenApiInput {
                     context,

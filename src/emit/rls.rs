@@ -157,12 +157,31 @@ pub fn owner_column(expression: &str) -> Option<String> {
     }
 }
 
-fn classify(expression: &str, perspective: Perspective) -> Filter {
+/// Remembers which expressions name an owner column: the matrix asks
+/// about the same few expressions for every table, perspective and
+/// operation, and each answer takes a SQL parse.
+#[derive(Default)]
+struct OwnerRules {
+    owner: std::collections::HashMap<String, bool>,
+}
+
+impl OwnerRules {
+    fn is_owner_rule(&mut self, expression: &str) -> bool {
+        if let Some(&known) = self.owner.get(expression) {
+            return known;
+        }
+        let found = owner_column(expression).is_some();
+        self.owner.insert(expression.to_owned(), found);
+        found
+    }
+}
+
+fn classify(expression: &str, perspective: Perspective, rules: &mut OwnerRules) -> Filter {
     let trimmed = expression.trim();
     if trimmed.eq_ignore_ascii_case("true") {
         return Filter::True;
     }
-    if owner_column(trimmed).is_some() {
+    if rules.is_owner_rule(trimmed) {
         return match perspective {
             Perspective::Owner => Filter::True,
             _ => Filter::False,
@@ -184,14 +203,19 @@ fn expression_for(policy: &Policy, operation: Operation) -> Option<&str> {
     }
 }
 
-fn policy_access(table: &Table, perspective: Perspective, operation: Operation) -> Access {
+fn policy_access(
+    table: &Table,
+    perspective: Perspective,
+    operation: Operation,
+    rules: &mut OwnerRules,
+) -> Access {
     let role = perspective.database_role();
     let filters: Vec<Filter> = table
         .policies
         .iter()
         .filter(|p| p.permissive && (p.roles.is_empty() || p.roles.iter().any(|r| r == role)))
         .filter_map(|p| expression_for(p, operation))
-        .map(|e| classify(e, perspective))
+        .map(|e| classify(e, perspective, rules))
         .collect();
     if filters.contains(&Filter::True) {
         return Access::Allow;
@@ -217,20 +241,30 @@ fn policy_access(table: &Table, perspective: Perspective, operation: Operation) 
 }
 
 pub fn cell(table: &Table, perspective: Perspective, operation: Operation) -> Access {
+    cell_with(table, perspective, operation, &mut OwnerRules::default())
+}
+
+fn cell_with(
+    table: &Table,
+    perspective: Perspective,
+    operation: Operation,
+    rules: &mut OwnerRules,
+) -> Access {
     if perspective == Perspective::ServiceRole || !table.rls_enabled {
         // service_role has BYPASSRLS; without RLS, grants alone decide.
         return Access::Allow;
     }
-    let own = policy_access(table, perspective, operation);
+    let own = policy_access(table, perspective, operation, rules);
     match operation {
         Operation::Update | Operation::Delete => {
-            own.and(policy_access(table, perspective, Operation::Select))
+            own.and(policy_access(table, perspective, Operation::Select, rules))
         }
         _ => own,
     }
 }
 
 pub fn matrix(realized: &Schema) -> Vec<MatrixRow> {
+    let mut rules = OwnerRules::default();
     realized
         .tables
         .values()
@@ -245,7 +279,7 @@ pub fn matrix(realized: &Schema) -> Vec<MatrixRow> {
                         p,
                         Operation::ALL
                             .iter()
-                            .map(|&o| (o, cell(table, p, o)))
+                            .map(|&o| (o, cell_with(table, p, o, &mut rules)))
                             .collect(),
                     )
                 })

@@ -109,14 +109,11 @@ impl<'a> Document<'a> {
     /// Writes the JSON and the YAML rendering at once, building each
     /// per-table part once.
     pub fn write(&self, json: &mut dyn Write, yaml: &mut dyn Write) -> Result<(), EmitError> {
-        let mut json = JsonWriter {
-            out: json,
-            depth: 0,
-            has_value: Vec::new(),
-        };
+        let mut json = JsonWriter::new(json);
         let mut yaml = YamlWriter::new(yaml);
         self.write_node(&self.root, &mut json, &mut yaml)?;
-        json.out.write_all(b"\n").map_err(json_error)?;
+        json.buffer.push(b'\n');
+        json.flush()?;
         yaml.finish().map_err(yaml_error)
     }
 
@@ -132,18 +129,18 @@ impl<'a> Document<'a> {
                 yaml.value(value).map_err(yaml_error)
             }
             Node::Object(members) => {
-                json.begin_object()?;
+                json.begin_object();
                 yaml.begin_map().map_err(yaml_error)?;
                 for (key, member) in members {
                     json.key(key)?;
                     yaml.key(key).map_err(yaml_error)?;
                     self.write_node(member, json, yaml)?;
                 }
-                json.end_object()?;
+                json.end_object();
                 yaml.end_map().map_err(yaml_error)
             }
             Node::Lazy(members) => {
-                json.begin_object()?;
+                json.begin_object();
                 yaml.begin_map().map_err(yaml_error)?;
                 for (key, member) in members {
                     let value = self.build(member);
@@ -152,7 +149,7 @@ impl<'a> Document<'a> {
                     yaml.key(key).map_err(yaml_error)?;
                     yaml.value(&value).map_err(yaml_error)?;
                 }
-                json.end_object()?;
+                json.end_object();
                 yaml.end_map().map_err(yaml_error)
             }
         }
@@ -219,27 +216,36 @@ impl Serialize for Document<'_> {
 
 /// `serde_json::to_writer_pretty`, one member at a time: objects are opened
 /// and closed here, and values are written by serde_json with the
-/// indentation of their depth.
+/// indentation of their depth. serde_json writes in many small pieces, so
+/// they are gathered here and handed to the writer in large ones.
 struct JsonWriter<'w> {
     out: &'w mut dyn Write,
+    buffer: Vec<u8>,
     depth: usize,
     /// For each open object, whether a member was written.
     has_value: Vec<bool>,
 }
 
-impl JsonWriter<'_> {
-    fn indent(&mut self) -> Result<(), EmitError> {
-        for _ in 0..self.depth {
-            self.out.write_all(b"  ").map_err(json_error)?;
+impl<'w> JsonWriter<'w> {
+    fn new(out: &'w mut dyn Write) -> Self {
+        JsonWriter {
+            out,
+            buffer: Vec::with_capacity(1 << 17),
+            depth: 0,
+            has_value: Vec::new(),
         }
-        Ok(())
     }
 
-    fn begin_object(&mut self) -> Result<(), EmitError> {
-        self.out.write_all(b"{").map_err(json_error)?;
+    fn indent(&mut self) {
+        for _ in 0..self.depth {
+            self.buffer.extend_from_slice(b"  ");
+        }
+    }
+
+    fn begin_object(&mut self) {
+        self.buffer.push(b'{');
         self.depth += 1;
         self.has_value.push(false);
-        Ok(())
     }
 
     fn key(&mut self, key: &str) -> Result<(), EmitError> {
@@ -251,25 +257,38 @@ impl JsonWriter<'_> {
             }
             None => b"",
         };
-        self.out.write_all(separator).map_err(json_error)?;
-        self.indent()?;
-        serde_json::to_writer(&mut self.out, key).map_err(json_error)?;
-        self.out.write_all(b": ").map_err(json_error)
+        self.buffer.extend_from_slice(separator);
+        self.indent();
+        serde_json::to_writer(&mut self.buffer, key).map_err(json_error)?;
+        self.buffer.extend_from_slice(b": ");
+        Ok(())
     }
 
     fn value(&mut self, value: &Value) -> Result<(), EmitError> {
-        let mut serializer =
-            serde_json::Serializer::with_formatter(&mut self.out, IndentedPretty::at(self.depth));
-        value.serialize(&mut serializer).map_err(json_error)
+        let mut serializer = serde_json::Serializer::with_formatter(
+            &mut self.buffer,
+            IndentedPretty::at(self.depth),
+        );
+        value.serialize(&mut serializer).map_err(json_error)?;
+        if self.buffer.len() >= 1 << 16 {
+            self.flush()?;
+        }
+        Ok(())
     }
 
-    fn end_object(&mut self) -> Result<(), EmitError> {
+    fn end_object(&mut self) {
         self.depth -= 1;
         if self.has_value.pop() == Some(true) {
-            self.out.write_all(b"\n").map_err(json_error)?;
-            self.indent()?;
+            self.buffer.push(b'\n');
+            self.indent();
         }
-        self.out.write_all(b"}").map_err(json_error)
+        self.buffer.push(b'}');
+    }
+
+    fn flush(&mut self) -> Result<(), EmitError> {
+        self.out.write_all(&self.buffer).map_err(json_error)?;
+        self.buffer.clear();
+        Ok(())
     }
 }
 
