@@ -724,13 +724,7 @@ fn all(config: &Config, args: &AllArgs) -> anyhow::Result<Outcome> {
         version: &version,
         allow_destructive: args.allow_destructive,
     };
-    let migration_note = match migrations::plan_realized(
-        context.realized(),
-        &existing,
-        &request,
-        &options,
-        &templates,
-    ) {
+    let migration_note = match migrations::plan_in(&context, &existing, &request) {
         Ok(Plan::UpToDate) => "migrations: up to date".to_owned(),
         Ok(Plan::Write {
             files: migration_files,

@@ -98,6 +98,9 @@ pub struct EmitContext<'a> {
     /// The physical schema (`physical::realize`) and realisation's
     /// diagnostics, computed on first use and shared by every emitter.
     realized: OnceLock<(Schema, Vec<Diagnostic>)>,
+    /// The script from an empty database to the realised schema, titled
+    /// [`sql::SCHEMA_TITLE`], rendered on first use (or its error).
+    initial_script: OnceLock<Result<String, String>>,
 }
 
 impl<'a> EmitContext<'a> {
@@ -107,6 +110,7 @@ impl<'a> EmitContext<'a> {
             options,
             templates,
             realized: OnceLock::new(),
+            initial_script: OnceLock::new(),
         }
     }
 
@@ -123,6 +127,26 @@ impl<'a> EmitContext<'a> {
     /// What realisation reported (for `gen lint` and the `gen all` summary).
     pub fn realize_diagnostics(&self) -> &[Diagnostic] {
         &self.realization().1
+    }
+
+    /// The body of `sql/schema.sql`: the script from an empty database,
+    /// which a first migration repeats under its own title.
+    pub fn initial_script(&self) -> Result<&str, TemplateError> {
+        self.initial_script
+            .get_or_init(|| {
+                sql::initial_script(
+                    self.realized(),
+                    sql::SCHEMA_TITLE,
+                    self.options,
+                    self.templates,
+                )
+                .map_err(|e| match e {
+                    TemplateError::Tera(message) => message,
+                    other => other.to_string(),
+                })
+            })
+            .as_deref()
+            .map_err(|message| TemplateError::Tera(message.clone()))
     }
 }
 

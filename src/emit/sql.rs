@@ -1,6 +1,10 @@
 //! SQL rendering: a list of changes becomes a script through the
 //! `migration.sql.tera` template. `gen sql` renders the diff from an empty
 //! database, wrapped in one transaction; migrations use the same renderer.
+//! The script from an empty database is both `sql/schema.sql` and the first
+//! migration, under different titles; with the embedded template, where the
+//! title is the first line and nothing else, `gen all` renders it once
+//! ([`EmitContext::initial_script`]) and changes the title line.
 
 use super::{EmitContext, EmitOptions, OutputFile, TemplateError, Templates};
 use crate::config::Target;
@@ -53,6 +57,39 @@ pub fn prelude(
     ))
 }
 
+/// The title of `sql/schema.sql`'s script.
+pub const SCHEMA_TITLE: &str = "Complete schema for a fresh database";
+
+/// The script from an empty database to `realized`, titled `title`.
+pub(crate) fn initial_script(
+    realized: &Schema,
+    title: &str,
+    options: &EmitOptions,
+    templates: &Templates,
+) -> Result<String, TemplateError> {
+    let changes = diff(&Schema::default(), realized);
+    render_script(
+        &Script {
+            title,
+            changes: &changes,
+            prelude: prelude(options.target, templates, true)?,
+            epilogue: None,
+        },
+        templates,
+    )
+}
+
+/// A script rendered under `from` with the title `to` instead, when the
+/// script template is the embedded one (whose first line is `-- <title>`
+/// and which prints the title nowhere else).
+pub(crate) fn retitle(script: &str, from: &str, to: &str, templates: &Templates) -> Option<String> {
+    if !templates.is_embedded("migration.sql.tera") {
+        return None;
+    }
+    let rest = script.strip_prefix("-- ")?.strip_prefix(from)?;
+    rest.starts_with('\n').then(|| format!("-- {to}{rest}"))
+}
+
 /// The complete DDL for a fresh database, as one transaction.
 pub fn full_ddl(
     schema: &Schema,
@@ -69,17 +106,12 @@ pub fn full_ddl_realized(
     options: &EmitOptions,
     templates: &Templates,
 ) -> Result<String, TemplateError> {
-    let changes = diff(&Schema::default(), realized);
-    let body = render_script(
-        &Script {
-            title: "Complete schema for a fresh database",
-            changes: &changes,
-            prelude: prelude(options.target, templates, true)?,
-            epilogue: None,
-        },
-        templates,
-    )?;
-    Ok(format!("BEGIN;\n\n{body}\nCOMMIT;\n"))
+    let body = initial_script(realized, SCHEMA_TITLE, options, templates)?;
+    Ok(in_transaction(&body))
+}
+
+fn in_transaction(body: &str) -> String {
+    format!("BEGIN;\n\n{body}\nCOMMIT;\n")
 }
 
 pub fn emit(
@@ -94,6 +126,6 @@ pub fn emit(
 pub fn emit_realized(context: &EmitContext<'_>) -> Result<Vec<OutputFile>, TemplateError> {
     Ok(vec![OutputFile::new(
         "sql/schema.sql",
-        full_ddl_realized(context.realized(), context.options, context.templates)?,
+        in_transaction(context.initial_script()?),
     )])
 }

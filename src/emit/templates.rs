@@ -71,6 +71,8 @@ impl From<tera::Error> for TemplateError {
 
 pub struct Templates {
     tera: Tera,
+    /// Names replaced from the override directory.
+    overridden: std::collections::BTreeSet<String>,
 }
 
 impl Templates {
@@ -78,6 +80,7 @@ impl Templates {
     /// replacing the one of the same name.
     pub fn load(override_dir: Option<&Path>) -> Result<Templates, TemplateError> {
         let mut tera = Tera::default();
+        let mut overridden = std::collections::BTreeSet::new();
         let mut sources: Vec<(String, String)> = EMBEDDED
             .iter()
             .map(|(name, text)| ((*name).to_owned(), (*text).to_owned()))
@@ -106,13 +109,19 @@ impl Templates {
                         source,
                     })?;
                 sources.retain(|(n, _)| *n != name);
+                overridden.insert(name.clone());
                 sources.push((name, text));
             }
         }
         tera.add_raw_templates(sources)?;
         tera.autoescape_on(vec![]);
         register_filters(&mut tera);
-        Ok(Templates { tera })
+        Ok(Templates { tera, overridden })
+    }
+
+    /// Whether `name` is the embedded template rather than an override.
+    pub fn is_embedded(&self, name: &str) -> bool {
+        EMBEDDED.iter().any(|(embedded, _)| *embedded == name) && !self.overridden.contains(name)
     }
 
     pub fn render(&self, name: &str, context: &tera::Context) -> Result<String, TemplateError> {
