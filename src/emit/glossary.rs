@@ -550,18 +550,26 @@ fn most_common<'a>(texts: impl Iterator<Item = &'a str>) -> Option<String> {
         .map(|(text, _)| text.to_owned())
 }
 
-fn type_uses(glossary_type: Option<&PgType>, uses: &[(&Table, &Column)]) -> Vec<TypeUse> {
-    let mut by_type: BTreeMap<String, TypeUse> = BTreeMap::new();
-    let mut record = |ty: &PgType, table: Option<&String>| {
-        let use_ = by_type.entry(ty.to_string()).or_insert_with(|| TypeUse {
-            ty: ty.to_string(),
-            base: ty.base().to_owned(),
-            tables: Vec::new(),
-            glossary: false,
+fn type_uses<'t>(glossary_type: Option<&PgType>, uses: &[(&'t Table, &Column)]) -> Vec<TypeUse> {
+    // Each type's tables in the order met, without repeats; the set beside
+    // the list keeps that check cheap for a field used in thousands of tables.
+    let mut by_type: BTreeMap<String, (TypeUse, BTreeSet<&'t str>)> = BTreeMap::new();
+    let mut record = |ty: &PgType, table: Option<&'t str>| {
+        let text = ty.to_string();
+        let (use_, seen) = by_type.entry(text).or_insert_with_key(|text| {
+            (
+                TypeUse {
+                    ty: text.clone(),
+                    base: ty.base().to_owned(),
+                    tables: Vec::new(),
+                    glossary: false,
+                },
+                BTreeSet::new(),
+            )
         });
         match table {
             None => use_.glossary = true,
-            Some(name) if !use_.tables.contains(name) => use_.tables.push(name.clone()),
+            Some(name) if seen.insert(name) => use_.tables.push(name.to_owned()),
             Some(_) => {}
         }
     };
@@ -571,7 +579,7 @@ fn type_uses(glossary_type: Option<&PgType>, uses: &[(&Table, &Column)]) -> Vec<
     for (table, column) in uses {
         record(&column.ty, Some(&table.name));
     }
-    by_type.into_values().collect()
+    by_type.into_values().map(|(use_, _)| use_).collect()
 }
 
 /// Value sets from column descriptions, named enums, CHECK constraints and
@@ -887,10 +895,7 @@ fn description_notes(name: &str, uses: &[(&Table, &Column)], notes: &mut Vec<Not
         .map(|(_, words)| words)
         .filter(|w| !w.is_empty())
         .collect();
-    let disagree = meaningful
-        .iter()
-        .enumerate()
-        .any(|(i, a)| meaningful.iter().skip(i + 1).any(|b| a.is_disjoint(b)));
+    let disagree = some_pair_disjoint(&meaningful);
     if disagree {
         let listed: Vec<String> = described
             .iter()
@@ -901,6 +906,44 @@ fn description_notes(name: &str, uses: &[(&Table, &Column)], notes: &mut Vec<Not
             format!("descriptions disagree: {}", listed.join("; ")),
         ));
     }
+}
+
+/// Whether two of the sets share no word. A field used by thousands of
+/// tables can have thousands of distinct descriptions, so rather than
+/// comparing every pair, each set marks (in a bit per set) the sets that
+/// share one of its words: some pair is disjoint exactly when some set
+/// does not reach every other.
+fn some_pair_disjoint(sets: &[&BTreeSet<String>]) -> bool {
+    if sets.len() < 2 {
+        return false;
+    }
+    // Sets that all share a word have no disjoint pair.
+    let shared_by_all = sets[0]
+        .iter()
+        .any(|word| sets[1..].iter().all(|set| set.contains(word)));
+    if shared_by_all {
+        return false;
+    }
+    let blocks = sets.len().div_ceil(64);
+    let mut containing: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    for (i, set) in sets.iter().enumerate() {
+        for word in set.iter() {
+            containing
+                .entry(word.as_str())
+                .or_insert_with(|| vec![0; blocks])[i / 64] |= 1 << (i % 64);
+        }
+    }
+    let mut reached = vec![0u64; blocks];
+    sets.iter().any(|set| {
+        reached.iter_mut().for_each(|b| *b = 0);
+        for word in set.iter() {
+            for (r, c) in reached.iter_mut().zip(&containing[word.as_str()]) {
+                *r |= c;
+            }
+        }
+        let count: usize = reached.iter().map(|b| b.count_ones() as usize).sum();
+        count < sets.len()
+    })
 }
 
 fn value_notes(sets: &[ValueSet], notes: &mut Vec<Note>) {
@@ -942,23 +985,49 @@ fn near_synonyms<'a>(
             (name.as_str(), set)
         })
         .collect();
+    // Only two kinds of pair can be near-synonyms: a name and the same name
+    // with one more `_word` (a participle extension), and two names of one
+    // time-synonym group. Listing those pairs, instead of trying every pair
+    // of names, keeps this linear in the number of names.
+    let mut candidates: BTreeSet<(&str, &str)> = BTreeSet::new();
+    let mut pair = |x: &'a str, y: &'a str| {
+        if x != y {
+            candidates.insert(if x < y { (x, y) } else { (y, x) });
+        }
+    };
+    for &long in bases.keys() {
+        if let Some((short, _)) = long.rsplit_once('_')
+            && let Some((&short, _)) = bases.get_key_value(short)
+        {
+            pair(short, long);
+        }
+    }
+    for group in TIME_SYNONYM_GROUPS {
+        let present: Vec<&'a str> = group
+            .iter()
+            .filter_map(|name| bases.get_key_value(name).map(|(n, _)| *n))
+            .collect();
+        for (i, &x) in present.iter().enumerate() {
+            for &y in &present[i + 1..] {
+                pair(x, y);
+            }
+        }
+    }
     let mut found: BTreeMap<&str, BTreeMap<String, String>> = BTreeMap::new();
-    let named: Vec<(&str, &BTreeSet<&'static str>)> = bases.iter().map(|(n, b)| (*n, b)).collect();
-    for (i, (a, a_bases)) in named.iter().enumerate() {
-        for (b, b_bases) in named.iter().skip(i + 1) {
-            if a_bases.is_disjoint(b_bases) {
-                continue;
-            }
-            let why = participle_extension(a, b)
-                .or_else(|| participle_extension(b, a))
-                .or_else(|| time_synonyms(a, b, a_bases, b_bases));
-            if let Some(why) = why {
-                found
-                    .entry(a)
-                    .or_default()
-                    .insert((*b).to_owned(), why.clone());
-                found.entry(b).or_default().insert((*a).to_owned(), why);
-            }
+    for (a, b) in candidates {
+        let (a_bases, b_bases) = (&bases[a], &bases[b]);
+        if a_bases.is_disjoint(b_bases) {
+            continue;
+        }
+        let why = participle_extension(a, b)
+            .or_else(|| participle_extension(b, a))
+            .or_else(|| time_synonyms(a, b, a_bases, b_bases));
+        if let Some(why) = why {
+            found
+                .entry(a)
+                .or_default()
+                .insert(b.to_owned(), why.clone());
+            found.entry(b).or_default().insert(a.to_owned(), why);
         }
     }
     found
@@ -1495,6 +1564,23 @@ mod tests {
             .map(|t| (t.ty.as_str(), t.base.as_str()))
             .collect();
         assert_eq!(types, [("character varying", "text"), ("text", "text")]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn disjoint_pairs_are_found_as_by_comparing_every_pair(
+            sets in proptest::collection::vec(
+                proptest::collection::btree_set("[a-e]", 1..4),
+                0..80,
+            )
+        ) {
+            let sets: Vec<&BTreeSet<String>> = sets.iter().collect();
+            let every_pair = sets
+                .iter()
+                .enumerate()
+                .any(|(i, a)| sets.iter().skip(i + 1).any(|b| a.is_disjoint(b)));
+            proptest::prop_assert_eq!(some_pair_disjoint(&sets), every_pair);
+        }
     }
 
     #[test]
