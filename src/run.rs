@@ -514,8 +514,10 @@ impl OutputSink for Staging {
                 .as_file()
                 .try_clone()
                 .map_err(|e| staging_error(relative, e))?;
+            // Renderers write in small pieces: they are gathered before
+            // being compared and written.
             writers.push((
-                ComparingWriter::new(BufWriter::with_capacity(1 << 20, file), &path),
+                BufWriter::with_capacity(1 << 17, ComparingWriter::new(file, &path)),
                 temporary,
                 path,
             ));
@@ -528,7 +530,12 @@ impl OutputSink for Staging {
             write(&mut dyn_writers)?;
         }
         for ((writer, temporary, path), relative) in writers.into_iter().zip(paths) {
-            if writer.finish().map_err(|e| staging_error(relative, e))? {
+            let same = writer
+                .into_inner()
+                .map_err(|e| e.into_error())
+                .and_then(ComparingWriter::finish)
+                .map_err(|e| staging_error(relative, e))?;
+            if same {
                 self.summary.unchanged += 1;
             } else {
                 self.keep(temporary, path)
@@ -567,14 +574,14 @@ fn same_contents(path: &Path, contents: &[u8]) -> bool {
 /// Writes into a temporary file and compares what it writes with the
 /// destination's present contents as it goes.
 struct ComparingWriter {
-    out: BufWriter<std::fs::File>,
+    out: std::fs::File,
     /// The destination, while everything written so far matches it.
     existing: Option<std::io::BufReader<std::fs::File>>,
     scratch: Vec<u8>,
 }
 
 impl ComparingWriter {
-    fn new(out: BufWriter<std::fs::File>, destination: &Path) -> Self {
+    fn new(out: std::fs::File, destination: &Path) -> Self {
         ComparingWriter {
             out,
             existing: std::fs::File::open(destination)

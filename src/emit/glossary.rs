@@ -16,7 +16,7 @@
 //! (a name extended by a trailing participle, as `model`/`model_used`, or
 //! two names from one of the small time-field synonym groups below).
 
-use super::{EmitContext, EmitError, OutputFile, Templates};
+use super::{EmitContext, EmitError, Ending, OutputFile, OutputSink, Templates, render_into};
 use crate::model::inflect::singular;
 use crate::model::{Column, Documentation, MentionKind, PgType, Schema, Source, Table};
 use serde::Serialize;
@@ -407,18 +407,38 @@ pub fn emit_with(
     context: &EmitContext<'_>,
     options: &GlossaryOptions,
 ) -> Result<Vec<OutputFile>, EmitError> {
+    let mut files = Vec::new();
+    emit_into(context, options, &mut files)?;
+    Ok(files)
+}
+
+/// The three files, each written into the sink as it is rendered: for ten
+/// thousand tables they are a hundred megabytes.
+pub fn emit_into(
+    context: &EmitContext<'_>,
+    options: &GlossaryOptions,
+    sink: &mut dyn OutputSink,
+) -> Result<(), EmitError> {
     let glossary = build(context.schema)?;
-    Ok(vec![
-        OutputFile::new(
-            "glossary/glossary.md",
-            render_markdown(&glossary, context.templates)?,
-        ),
-        OutputFile::new("glossary/glossary.jsonl", render_jsonl(&glossary)?),
-        OutputFile::new(
-            "glossary/glossary.sql",
-            render_sql(&glossary, context.schema, options, context.templates)?,
-        ),
-    ])
+    render_into(
+        sink,
+        "glossary/glossary.md",
+        context.templates,
+        "glossary.md.tera",
+        &markdown_context(&glossary),
+        Ending::Newline,
+    )?;
+    sink.stream(&["glossary/glossary.jsonl"], &mut |writers| {
+        write_jsonl(&glossary, &mut *writers[0])
+    })?;
+    render_into(
+        sink,
+        "glossary/glossary.sql",
+        context.templates,
+        "glossary.sql.tera",
+        &sql_context(&glossary, context.schema, options)?,
+        Ending::Newline,
+    )
 }
 
 // ---------------------------------------------------------------------------
@@ -1262,16 +1282,32 @@ fn table_entry(
 
 /// One JSON object per line, sorted by kind then name.
 pub fn render_jsonl(glossary: &Glossary) -> Result<String, EmitError> {
-    let mut out = String::new();
+    let mut out = Vec::new();
+    write_jsonl(glossary, &mut out)?;
+    String::from_utf8(out).map_err(|e| EmitError::Serialize {
+        what: "glossary/glossary.jsonl".to_owned(),
+        message: e.to_string(),
+    })
+}
+
+fn write_jsonl(glossary: &Glossary, out: &mut dyn std::io::Write) -> Result<(), EmitError> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(out);
     for entry in &glossary.entries {
-        let line = serde_json::to_string(entry).map_err(|e| EmitError::Serialize {
+        serde_json::to_writer(&mut out, entry).map_err(|e| EmitError::Serialize {
             what: format!("glossary entry {}", entry.title()),
             message: e.to_string(),
         })?;
-        out.push_str(&line);
-        out.push('\n');
+        out.write_all(b"\n").map_err(write_error)?;
     }
-    Ok(out)
+    out.flush().map_err(write_error)
+}
+
+fn write_error(source: std::io::Error) -> EmitError {
+    EmitError::Write {
+        path: "glossary/glossary.jsonl".to_owned(),
+        source,
+    }
 }
 
 /// What the templates see of an entry.
@@ -1358,6 +1394,14 @@ fn views(glossary: &Glossary) -> (Vec<EntryView<'_>>, Vec<EntryView<'_>>) {
 }
 
 pub fn render_markdown(glossary: &Glossary, templates: &Templates) -> Result<String, EmitError> {
+    let mut out = templates.render("glossary.md.tera", &markdown_context(glossary))?;
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+fn markdown_context(glossary: &Glossary) -> tera::Context {
     let (fields, tables) = views(glossary);
     let mut context = tera::Context::new();
     context.insert(
@@ -1378,11 +1422,7 @@ pub fn render_markdown(glossary: &Glossary, templates: &Templates) -> Result<Str
     );
     context.insert("fields", &fields);
     context.insert("tables", &tables);
-    let mut out = templates.render("glossary.md.tera", &context)?;
-    if !out.ends_with('\n') {
-        out.push('\n');
-    }
-    Ok(out)
+    context
 }
 
 /// The upsert script for `javari_knowledge`: entries are staged in a
@@ -1396,6 +1436,23 @@ pub fn render_sql(
     options: &GlossaryOptions,
     templates: &Templates,
 ) -> Result<String, EmitError> {
+    let mut out = templates.render(
+        "glossary.sql.tera",
+        &sql_context(glossary, schema, options)?,
+    )?;
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// What `glossary.sql.tera` reads; fails when the documents define the
+/// knowledge table without the columns the script writes.
+fn sql_context(
+    glossary: &Glossary,
+    schema: &Schema,
+    options: &GlossaryOptions,
+) -> Result<tera::Context, EmitError> {
     if let Some(table) = schema.tables.get(KNOWLEDGE_TABLE)
         && table.is_documented()
     {
@@ -1420,11 +1477,7 @@ pub fn render_sql(
     context.insert("category", &options.category);
     context.insert("source", KNOWLEDGE_SOURCE);
     context.insert("entries", &entries);
-    let mut out = templates.render("glossary.sql.tera", &context)?;
-    if !out.ends_with('\n') {
-        out.push('\n');
-    }
-    Ok(out)
+    Ok(context)
 }
 
 #[cfg(test)]

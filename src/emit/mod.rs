@@ -178,6 +178,29 @@ pub trait OutputSink {
     fn stream(&mut self, paths: &[&str], write: &mut StreamWriter<'_>) -> Result<(), EmitError>;
 }
 
+/// How a rendered file ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ending {
+    /// As the template wrote it.
+    AsRendered,
+    /// With a newline, added when the template did not write one.
+    Newline,
+}
+
+/// Renders a template straight into the sink as the file `path`.
+pub(crate) fn render_into(
+    sink: &mut dyn OutputSink,
+    path: &str,
+    templates: &Templates,
+    template: &str,
+    context: &tera::Context,
+    ending: Ending,
+) -> Result<(), EmitError> {
+    sink.stream(&[path], &mut |writers| {
+        Ok(templates.render_to(template, context, ending, &mut *writers[0])?)
+    })
+}
+
 /// Collects the files in memory: what [`emit`] returns.
 impl OutputSink for Vec<OutputFile> {
     fn file(&mut self, file: OutputFile) -> Result<(), EmitError> {
@@ -233,8 +256,8 @@ pub fn emit_into(
 ) -> Result<(), EmitError> {
     let files = match emitter {
         Emitter::Sql => sql::emit_realized(context)?,
-        Emitter::Rls => rls::emit(context)?,
-        Emitter::Glossary => glossary::emit_with(context, inputs.glossary)?,
+        Emitter::Rls => return rls::emit_into(context, sink),
+        Emitter::Glossary => return glossary::emit_into(context, inputs.glossary, sink),
         Emitter::Consolidation => {
             let read;
             let definitions = match inputs.definitions {
