@@ -1,13 +1,16 @@
-//! Benchmarks of every stage: read+parse, model build, each emitter, and
-//! everything `gen all` renders, on the two real documents and on synthetic
-//! corpora. `GEN_BENCH_SIZES=docs,100,1000,10000 cargo bench` chooses the
+//! Benchmarks of every stage: read+parse, model build, realisation, each
+//! emitter (given the realised schema, which `gen all` computes once for
+//! all of them), the migrations, and everything `gen all` renders, on the
+//! two real documents and on synthetic corpora. `GEN_BENCH_SIZES=docs,100,1000,10000 cargo bench` chooses the
 //! corpora (default: docs,100,1000).
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use schemagen::config::Target;
+use schemagen::emit::consolidation::Definitions;
 use schemagen::emit::migrations::{self, Existing, MigrationRequest};
 use schemagen::emit::{EmitContext, EmitInputs, EmitOptions, Emitter, Templates};
-use schemagen::model::physical::RealizeOptions;
+use schemagen::model::Schema;
+use schemagen::model::physical::{RealizeOptions, realize};
 use schemagen::source::SourceFile;
 use schemagen::synth::{SynthOptions, generate};
 use std::hint::black_box;
@@ -75,14 +78,17 @@ fn stages(c: &mut Criterion) {
             b.iter(|| black_box(schemagen::build_schema(files, &Default::default())))
         });
         let (schema, _) = schemagen::build_schema(&files, &Default::default());
-        let context = EmitContext {
-            schema: &schema,
-            options: &options,
-            templates: &templates,
-        };
+        group.bench_with_input(BenchmarkId::new("realize", &size), &size, |b, _| {
+            b.iter(|| black_box(realize(&schema, &options.realize)))
+        });
+        let context = EmitContext::new(&schema, &options, &templates);
+        context.realized();
+        // As `gen all` has them from loading the documents.
+        let definitions = Definitions::read(&files);
         let inputs = EmitInputs {
             sources: &files,
             glossary: &glossary,
+            definitions: Some(&definitions),
         };
         for &emitter in Emitter::ALL {
             group.bench_with_input(
@@ -93,36 +99,33 @@ fn stages(c: &mut Criterion) {
                 },
             );
         }
+        let request = MigrationRequest {
+            name: "bench",
+            version: "20260101000000",
+            allow_destructive: true,
+        };
+        let first_migration = |realized: &Schema| {
+            migrations::plan_realized(
+                realized,
+                &Existing::default(),
+                &request,
+                &options,
+                &templates,
+            )
+            .unwrap()
+        };
         group.bench_with_input(BenchmarkId::new("migrations", &size), &size, |b, _| {
-            let request = MigrationRequest {
-                name: "bench",
-                version: "20260101000000",
-                allow_destructive: true,
-            };
-            b.iter(|| {
-                black_box(
-                    migrations::plan(
-                        &schema,
-                        &Existing::default(),
-                        &request,
-                        &options,
-                        &templates,
-                    )
-                    .unwrap(),
-                )
-            })
+            b.iter(|| black_box(first_migration(context.realized())))
         });
+        // What `gen all` does into an empty directory, without the disk.
         group.bench_with_input(BenchmarkId::new("all", &size), &size, |b, _| {
             b.iter(|| {
                 let (schema, _) = schemagen::build_schema(&files, &Default::default());
-                let context = EmitContext {
-                    schema: &schema,
-                    options: &options,
-                    templates: &templates,
-                };
+                let context = EmitContext::new(&schema, &options, &templates);
                 for &emitter in Emitter::ALL {
                     black_box(schemagen::emit::emit(emitter, &context, inputs).unwrap());
                 }
+                black_box(first_migration(context.realized()));
             })
         });
     }

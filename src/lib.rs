@@ -29,6 +29,9 @@ pub struct Loaded {
     pub files: Vec<SourceFile>,
     pub schema: Schema,
     pub diagnostics: Vec<Diagnostic>,
+    /// Every definition of each table that more than one document defines,
+    /// taken from the documents as read, for the consolidation report.
+    pub definitions: emit::consolidation::Definitions,
 }
 
 /// What `load` needs besides the document paths.
@@ -41,7 +44,31 @@ pub struct LoadOptions {
 
 /// Builds the schema from documents already in memory. Pure: no IO.
 pub fn build_schema(files: &[SourceFile], options: &LoadOptions) -> (Schema, Vec<Diagnostic>) {
-    let fragments = files.iter().map(source::document::read_document).collect();
+    let (schema, diagnostics, _) = build(files, options);
+    (schema, diagnostics)
+}
+
+/// Reads each document (on a thread of its own: they are independent),
+/// notes the tables several of them define, and merges them.
+fn build(
+    files: &[SourceFile],
+    options: &LoadOptions,
+) -> (Schema, Vec<Diagnostic>, emit::consolidation::Definitions) {
+    let fragments: Vec<source::document::Fragment> = std::thread::scope(|scope| {
+        let readers: Vec<_> = files
+            .iter()
+            .map(|file| scope.spawn(|| source::document::read_document(file)))
+            .collect();
+        readers
+            .into_iter()
+            .map(|reader| match reader.join() {
+                Ok(fragment) => fragment,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
+    let definitions =
+        emit::consolidation::Definitions::from_documents(fragments.iter().map(|f| &f.schema));
     let lower_options = LowerOptions {
         overrides: &options.overrides,
         config_source: options
@@ -49,7 +76,8 @@ pub fn build_schema(files: &[SourceFile], options: &LoadOptions) -> (Schema, Vec
             .as_ref()
             .map(|(p, t)| (p.as_str(), t.as_str())),
     };
-    lower(fragments, &lower_options)
+    let (schema, diagnostics) = lower(fragments, &lower_options);
+    (schema, diagnostics, definitions)
 }
 
 /// Reads the documents and builds the schema. Only IO can fail.
@@ -61,11 +89,12 @@ pub fn load(doc_paths: &[PathBuf], options: &LoadOptions) -> Result<Loaded, sour
         files.push(file);
         diagnostics.extend(found);
     }
-    let (schema, found) = build_schema(&files, options);
+    let (schema, found, definitions) = build(&files, options);
     diagnostics.extend(found);
     Ok(Loaded {
         files,
         schema,
         diagnostics,
+        definitions,
     })
 }

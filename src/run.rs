@@ -8,10 +8,13 @@ use crate::cli::{
 };
 use crate::diag::{self, Diagnostic, RenderOptions, Severity};
 use crate::emit::migrations::{self, Existing, MigrationError, MigrationRequest, Plan};
-use crate::emit::{self, EmitContext, EmitOptions, Emitter, OutputFile, Templates};
+use crate::emit::{
+    self, EmitContext, EmitError, EmitOptions, Emitter, OutputFile, OutputSink, Templates,
+};
+use crate::model::Schema;
 use crate::model::physical::RealizeOptions;
 use crate::{LoadOptions, Loaded, lint};
-use std::io::Write;
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 mod check;
@@ -112,12 +115,21 @@ fn schema(config: &Config, args: &SchemaArgs) -> anyhow::Result<Outcome> {
 /// Everything `gen lint` reports: reading, lowering, the lint checks, and
 /// the checks on the realised schema, in the one stable order.
 fn all_diagnostics(config: &Config, loaded: &Loaded) -> Vec<Diagnostic> {
-    let mut diagnostics = loaded.diagnostics.clone();
-    diagnostics.extend(lint::lint(&loaded.schema));
     let (realized, realize_diagnostics) =
         crate::model::physical::realize(&loaded.schema, &config.emit_options().realize);
-    diagnostics.extend(realize_diagnostics);
-    diagnostics.extend(lint::lint_realized(&realized));
+    diagnostics_of(loaded, &realized, &realize_diagnostics)
+}
+
+/// [`all_diagnostics`] with the schema already realised.
+fn diagnostics_of(
+    loaded: &Loaded,
+    realized: &Schema,
+    realize_diagnostics: &[Diagnostic],
+) -> Vec<Diagnostic> {
+    let mut diagnostics = loaded.diagnostics.clone();
+    diagnostics.extend(lint::lint(&loaded.schema));
+    diagnostics.extend(realize_diagnostics.iter().cloned());
+    diagnostics.extend(lint::lint_realized(realized));
     diag::sort(&mut diagnostics);
     diagnostics
 }
@@ -368,31 +380,66 @@ pub struct WriteSummary {
 /// Two environment variables exist for tests only: `GEN_TEST_FAIL_AFTER_TEMP_FILES=N`
 /// fails after N temporary files, and `GEN_TEST_SLOW_WRITE_MS=N` pauses after each.
 pub fn write_outputs(dir: &Path, files: &[OutputFile]) -> anyhow::Result<WriteSummary> {
-    remove_stale_temporaries(dir);
-    let fail_after: Option<usize> = std::env::var("GEN_TEST_FAIL_AFTER_TEMP_FILES")
-        .ok()
-        .and_then(|v| v.parse().ok());
-    let pause: Option<u64> = std::env::var("GEN_TEST_SLOW_WRITE_MS")
-        .ok()
-        .and_then(|v| v.parse().ok());
-    let mut summary = WriteSummary::default();
-    let mut staged = Vec::new();
+    let mut staging = Staging::new(dir);
     for file in files {
-        let path = dir.join(&file.path);
-        if std::fs::read(&path).is_ok_and(|old| old == file.contents.as_bytes()) {
-            summary.unchanged += 1;
-            continue;
+        staging.stage(file)?;
+    }
+    staging.commit()
+}
+
+/// The first phase of [`write_outputs`], one file at a time, so that a
+/// command can stage each output as soon as it is rendered and drop it:
+/// `gen all` on a large schema renders more than it could hold at once.
+/// Dropping a `Staging` without committing removes its temporary files.
+pub struct Staging {
+    dir: PathBuf,
+    staged: Vec<(tempfile::NamedTempFile, PathBuf)>,
+    summary: WriteSummary,
+    fail_after: Option<usize>,
+    pause: Option<u64>,
+}
+
+impl Staging {
+    pub fn new(dir: &Path) -> Staging {
+        remove_stale_temporaries(dir);
+        Staging {
+            dir: dir.to_path_buf(),
+            staged: Vec::new(),
+            summary: WriteSummary::default(),
+            fail_after: std::env::var("GEN_TEST_FAIL_AFTER_TEMP_FILES")
+                .ok()
+                .and_then(|v| v.parse().ok()),
+            pause: std::env::var("GEN_TEST_SLOW_WRITE_MS")
+                .ok()
+                .and_then(|v| v.parse().ok()),
         }
-        if fail_after.is_some_and(|n| staged.len() >= n) {
+    }
+
+    /// Writes the file to a temporary file beside its destination, unless
+    /// the destination already holds exactly these contents.
+    pub fn stage(&mut self, file: &OutputFile) -> anyhow::Result<()> {
+        let path = self.dir.join(&file.path);
+        if same_contents(&path, file.contents.as_bytes()) {
+            self.summary.unchanged += 1;
+            return Ok(());
+        }
+        let mut temporary = self.temporary(&path)?;
+        temporary.write_all(file.contents.as_bytes())?;
+        self.keep(temporary, path)
+    }
+
+    /// A new temporary file in the destination's directory.
+    fn temporary(&mut self, path: &Path) -> anyhow::Result<tempfile::NamedTempFile> {
+        if self.fail_after.is_some_and(|n| self.staged.len() >= n) {
             anyhow::bail!(
                 "test failpoint: failing after {} temporary files",
-                staged.len()
+                self.staged.len()
             );
         }
-        let parent = path.parent().unwrap_or(dir);
+        let parent = path.parent().unwrap_or(&self.dir);
         std::fs::create_dir_all(parent)
             .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", parent.display()))?;
-        let mut temporary = tempfile::Builder::new()
+        tempfile::Builder::new()
             .prefix(".gen-")
             .suffix(".tmp")
             .tempfile_in(parent)
@@ -401,21 +448,169 @@ pub fn write_outputs(dir: &Path, files: &[OutputFile]) -> anyhow::Result<WriteSu
                     "cannot create a temporary file in {}: {e}",
                     parent.display()
                 )
-            })?;
-        temporary.write_all(file.contents.as_bytes())?;
+            })
+    }
+
+    /// A written temporary file, to be renamed to `path` on commit.
+    fn keep(&mut self, temporary: tempfile::NamedTempFile, path: PathBuf) -> anyhow::Result<()> {
         temporary.as_file().sync_all()?;
-        staged.push((temporary, path));
-        if let Some(ms) = pause {
+        self.staged.push((temporary, path));
+        if let Some(ms) = self.pause {
             std::thread::sleep(std::time::Duration::from_millis(ms));
         }
+        Ok(())
     }
-    for (temporary, path) in staged {
-        temporary
-            .persist(&path)
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-        summary.written += 1;
+
+    /// The second phase: every staged file is renamed into place.
+    pub fn commit(self) -> anyhow::Result<WriteSummary> {
+        let mut summary = self.summary;
+        for (temporary, path) in self.staged {
+            temporary
+                .persist(&path)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+            summary.written += 1;
+        }
+        Ok(summary)
     }
-    Ok(summary)
+}
+
+fn staging_error(path: &str, error: impl std::fmt::Display) -> EmitError {
+    EmitError::Write {
+        path: path.to_owned(),
+        source: std::io::Error::other(error.to_string()),
+    }
+}
+
+impl OutputSink for Staging {
+    fn file(&mut self, file: OutputFile) -> Result<(), EmitError> {
+        self.stage(&file)
+            .map_err(|e| staging_error(&file.path.display().to_string(), e))
+    }
+
+    /// Streams each file into a temporary file while comparing it with
+    /// the destination, which is left alone when they turn out equal.
+    fn stream(
+        &mut self,
+        paths: &[&str],
+        write: &mut emit::StreamWriter<'_>,
+    ) -> Result<(), EmitError> {
+        let mut writers = Vec::new();
+        for relative in paths {
+            let path = self.dir.join(relative);
+            let temporary = self
+                .temporary(&path)
+                .map_err(|e| staging_error(relative, e))?;
+            let file = temporary
+                .as_file()
+                .try_clone()
+                .map_err(|e| staging_error(relative, e))?;
+            // Renderers write in small pieces: they are gathered before
+            // being compared and written.
+            writers.push((
+                BufWriter::with_capacity(1 << 17, ComparingWriter::new(file, &path)),
+                temporary,
+                path,
+            ));
+        }
+        {
+            let mut dyn_writers: Vec<&mut dyn Write> = writers
+                .iter_mut()
+                .map(|(writer, _, _)| writer as &mut dyn Write)
+                .collect();
+            write(&mut dyn_writers)?;
+        }
+        for ((writer, temporary, path), relative) in writers.into_iter().zip(paths) {
+            let same = writer
+                .into_inner()
+                .map_err(|e| e.into_error())
+                .and_then(ComparingWriter::finish)
+                .map_err(|e| staging_error(relative, e))?;
+            if same {
+                self.summary.unchanged += 1;
+            } else {
+                self.keep(temporary, path)
+                    .map_err(|e| staging_error(relative, e))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether the file at `path` holds exactly `contents`, read in pieces.
+fn same_contents(path: &Path, contents: &[u8]) -> bool {
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    if file.metadata().map(|m| m.len()).ok() != Some(contents.len() as u64) {
+        return false;
+    }
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+    let mut buffer = vec![0; 1 << 16];
+    let mut offset = 0;
+    loop {
+        match reader.read(&mut buffer) {
+            Ok(0) => return offset == contents.len(),
+            Ok(n) => {
+                if contents.get(offset..offset + n) != Some(&buffer[..n]) {
+                    return false;
+                }
+                offset += n;
+            }
+            Err(_) => return false,
+        }
+    }
+}
+
+/// Writes into a temporary file and compares what it writes with the
+/// destination's present contents as it goes.
+struct ComparingWriter {
+    out: std::fs::File,
+    /// The destination, while everything written so far matches it.
+    existing: Option<std::io::BufReader<std::fs::File>>,
+    scratch: Vec<u8>,
+}
+
+impl ComparingWriter {
+    fn new(out: std::fs::File, destination: &Path) -> Self {
+        ComparingWriter {
+            out,
+            existing: std::fs::File::open(destination)
+                .ok()
+                .map(|f| std::io::BufReader::with_capacity(1 << 16, f)),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Flushes, and says whether the destination holds exactly what was
+    /// written.
+    fn finish(mut self) -> std::io::Result<bool> {
+        self.out.flush()?;
+        Ok(match &mut self.existing {
+            Some(existing) => {
+                let mut rest = [0u8; 1];
+                matches!(existing.read(&mut rest), Ok(0))
+            }
+            None => false,
+        })
+    }
+}
+
+impl Write for ComparingWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.out.write(buf)?;
+        if let Some(existing) = &mut self.existing {
+            self.scratch.resize(n, 0);
+            let same = existing.read_exact(&mut self.scratch).is_ok() && self.scratch == buf[..n];
+            if !same {
+                self.existing = None;
+            }
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
 }
 
 /// Temporary files a killed run left behind.
@@ -434,6 +629,14 @@ fn remove_stale_temporaries(dir: &Path) {
     }
 }
 
+fn inputs<'a>(config: &'a Config, loaded: &'a Loaded) -> emit::EmitInputs<'a> {
+    emit::EmitInputs {
+        sources: &loaded.files,
+        glossary: &config.file.glossary,
+        definitions: Some(&loaded.definitions),
+    }
+}
+
 /// Renders one emitter's files.
 fn render(
     config: &Config,
@@ -442,16 +645,8 @@ fn render(
     emitter: Emitter,
 ) -> anyhow::Result<Vec<OutputFile>> {
     let options = config.emit_options();
-    let context = EmitContext {
-        schema: &loaded.schema,
-        options: &options,
-        templates,
-    };
-    let inputs = emit::EmitInputs {
-        sources: &loaded.files,
-        glossary: &config.file.glossary,
-    };
-    Ok(emit::emit(emitter, &context, inputs)?)
+    let context = EmitContext::new(&loaded.schema, &options, templates);
+    Ok(emit::emit(emitter, &context, inputs(config, loaded))?)
 }
 
 fn rls(config: &Config, args: &RlsArgs) -> anyhow::Result<Outcome> {
@@ -509,11 +704,15 @@ fn all(config: &Config, args: &AllArgs) -> anyhow::Result<Outcome> {
         .out
         .clone()
         .unwrap_or_else(|| config.output_dir.clone());
-    // Templates are compiled once for every emitter.
+    // Templates are compiled once for every emitter, the schema realised
+    // once, and each emitter's files staged on disk as soon as they are
+    // rendered.
     let templates = Templates::load(config.templates.as_deref())?;
-    let mut files = Vec::new();
+    let options = config.emit_options();
+    let context = EmitContext::new(&loaded.schema, &options, &templates);
+    let mut staging = Staging::new(&out_dir);
     for &emitter in Emitter::ALL {
-        files.extend(render(config, &loaded, &templates, emitter)?);
+        emit::emit_into(emitter, &context, inputs(config, &loaded), &mut staging)?;
     }
     let existing = read_existing(&out_dir)?;
     let version = chrono::Utc::now().format("%Y%m%d%H%M%S").to_string();
@@ -522,20 +721,16 @@ fn all(config: &Config, args: &AllArgs) -> anyhow::Result<Outcome> {
         version: &version,
         allow_destructive: args.allow_destructive,
     };
-    let migration_note = match migrations::plan(
-        &loaded.schema,
-        &existing,
-        &request,
-        &config.emit_options(),
-        &templates,
-    ) {
+    let migration_note = match migrations::plan_in(&context, &existing, &request) {
         Ok(Plan::UpToDate) => "migrations: up to date".to_owned(),
         Ok(Plan::Write {
             files: migration_files,
             up_name,
             changes,
         }) => {
-            files.extend(migration_files);
+            for file in &migration_files {
+                staging.stage(file)?;
+            }
             format!("migrations: wrote {up_name} ({} change(s))", changes.len())
         }
         Ok(Plan::Refused { destructive }) => {
@@ -553,8 +748,12 @@ fn all(config: &Config, args: &AllArgs) -> anyhow::Result<Outcome> {
         }
         Err(other) => return Err(other.into()),
     };
-    let summary = write_outputs(&out_dir, &files)?;
-    let counts = diag::SeverityCounts::of(&all_diagnostics(config, &loaded));
+    let summary = staging.commit()?;
+    let counts = diag::SeverityCounts::of(&diagnostics_of(
+        &loaded,
+        context.realized(),
+        context.realize_diagnostics(),
+    ));
     let lint_summary = lint::Summary::of(&loaded.schema);
     eprintln!(
         "gen all: {} file(s) written, {} unchanged in {}",

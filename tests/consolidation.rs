@@ -55,11 +55,7 @@ fn report_of(schema: &Schema, definitions: &Definitions) -> Report {
 fn emit(schema: &Schema, definitions: Option<&Definitions>) -> Vec<OutputFile> {
     let templates = Templates::load(None).unwrap();
     let options = emit_options();
-    let context = EmitContext {
-        schema,
-        options: &options,
-        templates: &templates,
-    };
+    let context = EmitContext::new(schema, &options, &templates);
     match definitions {
         Some(d) => consolidation::emit_with(&context, d, &ConsolidationOptions::default()).unwrap(),
         None => consolidation::emit(&context).unwrap(),

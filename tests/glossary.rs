@@ -24,11 +24,7 @@ fn options() -> EmitOptions {
 fn emit(schema: &Schema) -> Vec<OutputFile> {
     let templates = Templates::load(None).unwrap();
     let options = options();
-    let context = EmitContext {
-        schema,
-        options: &options,
-        templates: &templates,
-    };
+    let context = EmitContext::new(schema, &options, &templates);
     glossary::emit(&context).unwrap()
 }
 

@@ -46,11 +46,7 @@ fn docs() -> Docs {
 fn generate(docs: &Docs) -> (Vec<OutputFile>, Value) {
     let templates = Templates::load(None).expect("embedded templates load");
     let options = options();
-    let context = EmitContext {
-        schema: &docs.schema,
-        options: &options,
-        templates: &templates,
-    };
+    let context = EmitContext::new(&docs.schema, &options, &templates);
     let input = OpenApiInput {
         context: &context,
         routes: &docs.routes,

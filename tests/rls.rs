@@ -572,15 +572,12 @@ async fn policies_sql_is_idempotent_and_matches_the_migration() {
         target: Target::Postgres,
         realize: RealizeOptions::default(),
     };
-    let context = schemagen::emit::EmitContext {
-        schema: &schema,
-        options: &options,
-        templates: &templates,
-    };
+    let context = schemagen::emit::EmitContext::new(&schema, &options, &templates);
     let glossary = Default::default();
     let inputs = schemagen::emit::EmitInputs {
         sources: &[],
         glossary: &glossary,
+        definitions: None,
     };
     let files = schemagen::emit::emit(schemagen::emit::Emitter::Rls, &context, inputs).unwrap();
     let policies = &files

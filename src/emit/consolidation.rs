@@ -110,9 +110,27 @@ impl Definitions {
 
     /// The same from per-document schemas, in precedence order.
     pub fn from_schemas(schemas: &[Schema]) -> Definitions {
+        Definitions::from_documents(schemas)
+    }
+
+    /// The same from per-document schemas, in precedence order, by
+    /// reference: `crate::load` passes the documents it read before merging
+    /// them, so that they need not be read again. Only the tables that more
+    /// than one document defines are copied.
+    pub fn from_documents<'s>(
+        schemas: impl IntoIterator<Item = &'s Schema> + Clone,
+    ) -> Definitions {
+        let defined =
+            |schema: &'s Schema| schema.documented_tables().filter(|t| !t.columns.is_empty());
+        let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+        for schema in schemas.clone() {
+            for table in defined(schema) {
+                *count.entry(table.name.as_str()).or_default() += 1;
+            }
+        }
         let mut tables: BTreeMap<String, Vec<Definition>> = BTreeMap::new();
         for schema in schemas {
-            for table in schema.documented_tables().filter(|t| !t.columns.is_empty()) {
+            for table in defined(schema).filter(|t| count[t.name.as_str()] > 1) {
                 tables
                     .entry(table.name.clone())
                     .or_default()
@@ -127,7 +145,6 @@ impl Definitions {
                     });
             }
         }
-        tables.retain(|_, found| found.len() > 1);
         Definitions { tables }
     }
 
@@ -162,9 +179,19 @@ pub fn report(
     realize_options: &RealizeOptions,
     options: &ConsolidationOptions,
 ) -> Report {
-    let detection = detect::detect(schema, definitions, options);
     let (realized, _) = realize(schema, realize_options);
-    let clusters = plan::build(schema, &realized, definitions, &detection, options);
+    report_realized(schema, &realized, definitions, options)
+}
+
+/// [`report`] with the schema already realised.
+pub fn report_realized(
+    schema: &Schema,
+    realized: &Schema,
+    definitions: &Definitions,
+    options: &ConsolidationOptions,
+) -> Report {
+    let detection = detect::detect(schema, definitions, options);
+    let clusters = plan::build(schema, realized, definitions, &detection, options);
     Report {
         options: options.clone(),
         conflict_rule: CONFLICT_RULE.to_owned(),
@@ -190,12 +217,7 @@ pub fn emit_with(
     definitions: &Definitions,
     options: &ConsolidationOptions,
 ) -> Result<Vec<OutputFile>, EmitError> {
-    let report = report(
-        context.schema,
-        definitions,
-        &context.options.realize,
-        options,
-    );
+    let report = report_realized(context.schema, context.realized(), definitions, options);
     let mut tera_context = tera::Context::new();
     tera_context.insert("report", &report);
     let markdown = context

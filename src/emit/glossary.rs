@@ -16,7 +16,7 @@
 //! (a name extended by a trailing participle, as `model`/`model_used`, or
 //! two names from one of the small time-field synonym groups below).
 
-use super::{EmitContext, EmitError, OutputFile, Templates};
+use super::{EmitContext, EmitError, Ending, OutputFile, OutputSink, Templates, render_into};
 use crate::model::inflect::singular;
 use crate::model::{Column, Documentation, MentionKind, PgType, Schema, Source, Table};
 use serde::Serialize;
@@ -407,18 +407,38 @@ pub fn emit_with(
     context: &EmitContext<'_>,
     options: &GlossaryOptions,
 ) -> Result<Vec<OutputFile>, EmitError> {
+    let mut files = Vec::new();
+    emit_into(context, options, &mut files)?;
+    Ok(files)
+}
+
+/// The three files, each written into the sink as it is rendered: for ten
+/// thousand tables they are a hundred megabytes.
+pub fn emit_into(
+    context: &EmitContext<'_>,
+    options: &GlossaryOptions,
+    sink: &mut dyn OutputSink,
+) -> Result<(), EmitError> {
     let glossary = build(context.schema)?;
-    Ok(vec![
-        OutputFile::new(
-            "glossary/glossary.md",
-            render_markdown(&glossary, context.templates)?,
-        ),
-        OutputFile::new("glossary/glossary.jsonl", render_jsonl(&glossary)?),
-        OutputFile::new(
-            "glossary/glossary.sql",
-            render_sql(&glossary, context.schema, options, context.templates)?,
-        ),
-    ])
+    render_into(
+        sink,
+        "glossary/glossary.md",
+        context.templates,
+        "glossary.md.tera",
+        &markdown_context(&glossary),
+        Ending::Newline,
+    )?;
+    sink.stream(&["glossary/glossary.jsonl"], &mut |writers| {
+        write_jsonl(&glossary, &mut *writers[0])
+    })?;
+    render_into(
+        sink,
+        "glossary/glossary.sql",
+        context.templates,
+        "glossary.sql.tera",
+        &sql_context(&glossary, context.schema, options)?,
+        Ending::Newline,
+    )
 }
 
 // ---------------------------------------------------------------------------
@@ -550,18 +570,26 @@ fn most_common<'a>(texts: impl Iterator<Item = &'a str>) -> Option<String> {
         .map(|(text, _)| text.to_owned())
 }
 
-fn type_uses(glossary_type: Option<&PgType>, uses: &[(&Table, &Column)]) -> Vec<TypeUse> {
-    let mut by_type: BTreeMap<String, TypeUse> = BTreeMap::new();
-    let mut record = |ty: &PgType, table: Option<&String>| {
-        let use_ = by_type.entry(ty.to_string()).or_insert_with(|| TypeUse {
-            ty: ty.to_string(),
-            base: ty.base().to_owned(),
-            tables: Vec::new(),
-            glossary: false,
+fn type_uses<'t>(glossary_type: Option<&PgType>, uses: &[(&'t Table, &Column)]) -> Vec<TypeUse> {
+    // Each type's tables in the order met, without repeats; the set beside
+    // the list keeps that check cheap for a field used in thousands of tables.
+    let mut by_type: BTreeMap<String, (TypeUse, BTreeSet<&'t str>)> = BTreeMap::new();
+    let mut record = |ty: &PgType, table: Option<&'t str>| {
+        let text = ty.to_string();
+        let (use_, seen) = by_type.entry(text).or_insert_with_key(|text| {
+            (
+                TypeUse {
+                    ty: text.clone(),
+                    base: ty.base().to_owned(),
+                    tables: Vec::new(),
+                    glossary: false,
+                },
+                BTreeSet::new(),
+            )
         });
         match table {
             None => use_.glossary = true,
-            Some(name) if !use_.tables.contains(name) => use_.tables.push(name.clone()),
+            Some(name) if seen.insert(name) => use_.tables.push(name.to_owned()),
             Some(_) => {}
         }
     };
@@ -571,7 +599,7 @@ fn type_uses(glossary_type: Option<&PgType>, uses: &[(&Table, &Column)]) -> Vec<
     for (table, column) in uses {
         record(&column.ty, Some(&table.name));
     }
-    by_type.into_values().collect()
+    by_type.into_values().map(|(use_, _)| use_).collect()
 }
 
 /// Value sets from column descriptions, named enums, CHECK constraints and
@@ -887,10 +915,7 @@ fn description_notes(name: &str, uses: &[(&Table, &Column)], notes: &mut Vec<Not
         .map(|(_, words)| words)
         .filter(|w| !w.is_empty())
         .collect();
-    let disagree = meaningful
-        .iter()
-        .enumerate()
-        .any(|(i, a)| meaningful.iter().skip(i + 1).any(|b| a.is_disjoint(b)));
+    let disagree = some_pair_disjoint(&meaningful);
     if disagree {
         let listed: Vec<String> = described
             .iter()
@@ -901,6 +926,44 @@ fn description_notes(name: &str, uses: &[(&Table, &Column)], notes: &mut Vec<Not
             format!("descriptions disagree: {}", listed.join("; ")),
         ));
     }
+}
+
+/// Whether two of the sets share no word. A field used by thousands of
+/// tables can have thousands of distinct descriptions, so rather than
+/// comparing every pair, each set marks (in a bit per set) the sets that
+/// share one of its words: some pair is disjoint exactly when some set
+/// does not reach every other.
+fn some_pair_disjoint(sets: &[&BTreeSet<String>]) -> bool {
+    if sets.len() < 2 {
+        return false;
+    }
+    // Sets that all share a word have no disjoint pair.
+    let shared_by_all = sets[0]
+        .iter()
+        .any(|word| sets[1..].iter().all(|set| set.contains(word)));
+    if shared_by_all {
+        return false;
+    }
+    let blocks = sets.len().div_ceil(64);
+    let mut containing: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    for (i, set) in sets.iter().enumerate() {
+        for word in set.iter() {
+            containing
+                .entry(word.as_str())
+                .or_insert_with(|| vec![0; blocks])[i / 64] |= 1 << (i % 64);
+        }
+    }
+    let mut reached = vec![0u64; blocks];
+    sets.iter().any(|set| {
+        reached.iter_mut().for_each(|b| *b = 0);
+        for word in set.iter() {
+            for (r, c) in reached.iter_mut().zip(&containing[word.as_str()]) {
+                *r |= c;
+            }
+        }
+        let count: usize = reached.iter().map(|b| b.count_ones() as usize).sum();
+        count < sets.len()
+    })
 }
 
 fn value_notes(sets: &[ValueSet], notes: &mut Vec<Note>) {
@@ -942,23 +1005,49 @@ fn near_synonyms<'a>(
             (name.as_str(), set)
         })
         .collect();
+    // Only two kinds of pair can be near-synonyms: a name and the same name
+    // with one more `_word` (a participle extension), and two names of one
+    // time-synonym group. Listing those pairs, instead of trying every pair
+    // of names, keeps this linear in the number of names.
+    let mut candidates: BTreeSet<(&str, &str)> = BTreeSet::new();
+    let mut pair = |x: &'a str, y: &'a str| {
+        if x != y {
+            candidates.insert(if x < y { (x, y) } else { (y, x) });
+        }
+    };
+    for &long in bases.keys() {
+        if let Some((short, _)) = long.rsplit_once('_')
+            && let Some((&short, _)) = bases.get_key_value(short)
+        {
+            pair(short, long);
+        }
+    }
+    for group in TIME_SYNONYM_GROUPS {
+        let present: Vec<&'a str> = group
+            .iter()
+            .filter_map(|name| bases.get_key_value(name).map(|(n, _)| *n))
+            .collect();
+        for (i, &x) in present.iter().enumerate() {
+            for &y in &present[i + 1..] {
+                pair(x, y);
+            }
+        }
+    }
     let mut found: BTreeMap<&str, BTreeMap<String, String>> = BTreeMap::new();
-    let named: Vec<(&str, &BTreeSet<&'static str>)> = bases.iter().map(|(n, b)| (*n, b)).collect();
-    for (i, (a, a_bases)) in named.iter().enumerate() {
-        for (b, b_bases) in named.iter().skip(i + 1) {
-            if a_bases.is_disjoint(b_bases) {
-                continue;
-            }
-            let why = participle_extension(a, b)
-                .or_else(|| participle_extension(b, a))
-                .or_else(|| time_synonyms(a, b, a_bases, b_bases));
-            if let Some(why) = why {
-                found
-                    .entry(a)
-                    .or_default()
-                    .insert((*b).to_owned(), why.clone());
-                found.entry(b).or_default().insert((*a).to_owned(), why);
-            }
+    for (a, b) in candidates {
+        let (a_bases, b_bases) = (&bases[a], &bases[b]);
+        if a_bases.is_disjoint(b_bases) {
+            continue;
+        }
+        let why = participle_extension(a, b)
+            .or_else(|| participle_extension(b, a))
+            .or_else(|| time_synonyms(a, b, a_bases, b_bases));
+        if let Some(why) = why {
+            found
+                .entry(a)
+                .or_default()
+                .insert(b.to_owned(), why.clone());
+            found.entry(b).or_default().insert(a.to_owned(), why);
         }
     }
     found
@@ -1193,16 +1282,32 @@ fn table_entry(
 
 /// One JSON object per line, sorted by kind then name.
 pub fn render_jsonl(glossary: &Glossary) -> Result<String, EmitError> {
-    let mut out = String::new();
+    let mut out = Vec::new();
+    write_jsonl(glossary, &mut out)?;
+    String::from_utf8(out).map_err(|e| EmitError::Serialize {
+        what: "glossary/glossary.jsonl".to_owned(),
+        message: e.to_string(),
+    })
+}
+
+fn write_jsonl(glossary: &Glossary, out: &mut dyn std::io::Write) -> Result<(), EmitError> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(out);
     for entry in &glossary.entries {
-        let line = serde_json::to_string(entry).map_err(|e| EmitError::Serialize {
+        serde_json::to_writer(&mut out, entry).map_err(|e| EmitError::Serialize {
             what: format!("glossary entry {}", entry.title()),
             message: e.to_string(),
         })?;
-        out.push_str(&line);
-        out.push('\n');
+        out.write_all(b"\n").map_err(write_error)?;
     }
-    Ok(out)
+    out.flush().map_err(write_error)
+}
+
+fn write_error(source: std::io::Error) -> EmitError {
+    EmitError::Write {
+        path: "glossary/glossary.jsonl".to_owned(),
+        source,
+    }
 }
 
 /// What the templates see of an entry.
@@ -1289,6 +1394,14 @@ fn views(glossary: &Glossary) -> (Vec<EntryView<'_>>, Vec<EntryView<'_>>) {
 }
 
 pub fn render_markdown(glossary: &Glossary, templates: &Templates) -> Result<String, EmitError> {
+    let mut out = templates.render("glossary.md.tera", &markdown_context(glossary))?;
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+fn markdown_context(glossary: &Glossary) -> tera::Context {
     let (fields, tables) = views(glossary);
     let mut context = tera::Context::new();
     context.insert(
@@ -1309,11 +1422,7 @@ pub fn render_markdown(glossary: &Glossary, templates: &Templates) -> Result<Str
     );
     context.insert("fields", &fields);
     context.insert("tables", &tables);
-    let mut out = templates.render("glossary.md.tera", &context)?;
-    if !out.ends_with('\n') {
-        out.push('\n');
-    }
-    Ok(out)
+    context
 }
 
 /// The upsert script for `javari_knowledge`: entries are staged in a
@@ -1327,6 +1436,23 @@ pub fn render_sql(
     options: &GlossaryOptions,
     templates: &Templates,
 ) -> Result<String, EmitError> {
+    let mut out = templates.render(
+        "glossary.sql.tera",
+        &sql_context(glossary, schema, options)?,
+    )?;
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// What `glossary.sql.tera` reads; fails when the documents define the
+/// knowledge table without the columns the script writes.
+fn sql_context(
+    glossary: &Glossary,
+    schema: &Schema,
+    options: &GlossaryOptions,
+) -> Result<tera::Context, EmitError> {
     if let Some(table) = schema.tables.get(KNOWLEDGE_TABLE)
         && table.is_documented()
     {
@@ -1351,11 +1477,7 @@ pub fn render_sql(
     context.insert("category", &options.category);
     context.insert("source", KNOWLEDGE_SOURCE);
     context.insert("entries", &entries);
-    let mut out = templates.render("glossary.sql.tera", &context)?;
-    if !out.ends_with('\n') {
-        out.push('\n');
-    }
-    Ok(out)
+    Ok(context)
 }
 
 #[cfg(test)]
@@ -1448,11 +1570,7 @@ mod tests {
             target: crate::config::Target::Postgres,
             realize: RealizeOptions::default(),
         };
-        let context = EmitContext {
-            schema,
-            options: &options,
-            templates: &templates,
-        };
+        let context = EmitContext::new(schema, &options, &templates);
         emit(&context).unwrap()
     }
 
@@ -1499,6 +1617,23 @@ mod tests {
             .map(|t| (t.ty.as_str(), t.base.as_str()))
             .collect();
         assert_eq!(types, [("character varying", "text"), ("text", "text")]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn disjoint_pairs_are_found_as_by_comparing_every_pair(
+            sets in proptest::collection::vec(
+                proptest::collection::btree_set("[a-e]", 1..4),
+                0..80,
+            )
+        ) {
+            let sets: Vec<&BTreeSet<String>> = sets.iter().collect();
+            let every_pair = sets
+                .iter()
+                .enumerate()
+                .any(|(i, a)| sets.iter().skip(i + 1).any(|b| a.is_disjoint(b)));
+            proptest::prop_assert_eq!(some_pair_disjoint(&sets), every_pair);
+        }
     }
 
     #[test]

@@ -5,8 +5,8 @@
 //! write only the change. Existing files are never rewritten, and a checksum
 //! file with line-ending-normalised hashes detects edited migrations.
 
-use super::sql::{Script, prelude, render_script};
-use super::{EmitOptions, OutputFile, TemplateError, Templates};
+use super::sql::{SCHEMA_TITLE, Script, prelude, render_script, retitle};
+use super::{EmitContext, EmitOptions, OutputFile, TemplateError, Templates};
 use crate::diff::{Change, diff};
 use crate::model::Schema;
 use crate::model::physical::realize;
@@ -118,6 +118,46 @@ pub fn plan(
     options: &EmitOptions,
     templates: &Templates,
 ) -> Result<Plan, MigrationError> {
+    let (current, _) = realize(schema, &options.realize);
+    plan_realized(&current, existing, request, options, templates)
+}
+
+/// [`plan`] with the documents' schema already realised (`current`).
+pub fn plan_realized(
+    current: &Schema,
+    existing: &Existing,
+    request: &MigrationRequest<'_>,
+    options: &EmitOptions,
+    templates: &Templates,
+) -> Result<Plan, MigrationError> {
+    plan_with(current, existing, request, options, templates, None)
+}
+
+/// [`plan`] from an emit context: a first migration reuses the script
+/// `sql/schema.sql` was rendered from.
+pub fn plan_in(
+    context: &EmitContext<'_>,
+    existing: &Existing,
+    request: &MigrationRequest<'_>,
+) -> Result<Plan, MigrationError> {
+    plan_with(
+        context.realized(),
+        existing,
+        request,
+        context.options,
+        context.templates,
+        Some(context),
+    )
+}
+
+fn plan_with(
+    current: &Schema,
+    existing: &Existing,
+    request: &MigrationRequest<'_>,
+    options: &EmitOptions,
+    templates: &Templates,
+    context: Option<&EmitContext<'_>>,
+) -> Result<Plan, MigrationError> {
     if request.name.is_empty()
         || !request
             .name
@@ -130,7 +170,6 @@ pub fn plan(
     if !edited.is_empty() {
         return Err(MigrationError::Edited(edited));
     }
-    let (current, _) = realize(schema, &options.realize);
     let previous: Option<Schema> = match &existing.snapshot {
         Some(text) => {
             Some(serde_yaml::from_str(text).map_err(|e| MigrationError::Snapshot(e.to_string()))?)
@@ -139,7 +178,7 @@ pub fn plan(
     };
     let empty = Schema::default();
     let base = previous.as_ref().unwrap_or(&empty);
-    let up = diff(base, &current);
+    let up = diff(base, current);
     if up.is_empty() && previous.is_some() {
         return Ok(Plan::UpToDate);
     }
@@ -147,23 +186,37 @@ pub fn plan(
     if !destructive.is_empty() && !request.allow_destructive {
         return Ok(Plan::Refused { destructive });
     }
-    let down = diff(&current, base);
+    let down = diff(current, base);
     let initial = previous.is_none();
     let version = next_version(request.version, existing);
     let stem = format!("{version}_{}", request.name);
-    let up_text = render_script(
-        &Script {
-            title: &format!("{stem} (up)"),
-            changes: &up,
-            prelude: if initial {
-                prelude(options.target, templates, true)?
-            } else {
-                None
+    let up_title = format!("{stem} (up)");
+    // A first migration is the script of sql/schema.sql under its own title.
+    let reused = match (initial, context) {
+        (true, Some(context)) => retitle(
+            context.initial_script()?,
+            SCHEMA_TITLE,
+            &up_title,
+            templates,
+        ),
+        _ => None,
+    };
+    let up_text = match reused {
+        Some(text) => text,
+        None => render_script(
+            &Script {
+                title: &up_title,
+                changes: &up,
+                prelude: if initial {
+                    prelude(options.target, templates, true)?
+                } else {
+                    None
+                },
+                epilogue: None,
             },
-            epilogue: None,
-        },
-        templates,
-    )?;
+            templates,
+        )?,
+    };
     let down_text = render_script(
         &Script {
             title: &format!("{stem} (down)"),
@@ -182,7 +235,7 @@ pub fn plan(
     let mut all = existing.migrations.clone();
     all.insert(up_name.clone(), up_text.clone());
     all.insert(down_name.clone(), down_text.clone());
-    let snapshot = serde_yaml::to_string(&current).expect("the model serialises");
+    let snapshot = super::yaml::to_string(current).expect("the model serialises");
     let files = vec![
         OutputFile::new(format!("{DIRECTORY}/{up_name}"), up_text),
         OutputFile::new(format!("{DIRECTORY}/{down_name}"), down_text),
@@ -218,6 +271,62 @@ mod tests {
             .migrations
             .insert("1_a.up.sql".into(), "y\n".into());
         assert_eq!(edited_migrations(&existing), ["1_a.up.sql"]);
+    }
+
+    fn written(plan: Plan) -> Vec<OutputFile> {
+        match plan {
+            Plan::Write { files, .. } => files,
+            other => panic!("expected files, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_first_migration_reuses_the_schema_script_under_its_own_title() {
+        use crate::config::Target;
+        use crate::model::physical::RealizeOptions;
+        use crate::source::SourceFile;
+        let doc = "## Shop\n\n```sql\nCREATE TABLE stores (\n  id UUID PRIMARY KEY,\n  name TEXT NOT NULL\n);\n```\n";
+        let (file, _) = SourceFile::decode("doc.md", doc.as_bytes());
+        let (schema, _) = crate::build_schema(&[file], &Default::default());
+        let request = MigrationRequest {
+            name: "init",
+            version: "20260101000000",
+            allow_destructive: false,
+        };
+        let templates = Templates::load(None).unwrap();
+        for target in [Target::Supabase, Target::Postgres] {
+            let options = EmitOptions {
+                target,
+                realize: RealizeOptions::default(),
+            };
+            let context = EmitContext::new(&schema, &options, &templates);
+            let reused = written(plan_in(&context, &Existing::default(), &request).unwrap());
+            let rendered = written(
+                plan_realized(
+                    context.realized(),
+                    &Existing::default(),
+                    &request,
+                    &options,
+                    &templates,
+                )
+                .unwrap(),
+            );
+            assert_eq!(reused, rendered);
+            assert!(
+                reused[0]
+                    .contents
+                    .starts_with("-- 20260101000000_init (up)\n")
+            );
+        }
+        assert_eq!(
+            retitle("-- a\nrest", "a", "b", &templates).as_deref(),
+            Some("-- b\nrest")
+        );
+        // An overridden script template may print the title anywhere.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("migration.sql.tera"), "{{ title }}").unwrap();
+        let overridden = Templates::load(Some(dir.path())).unwrap();
+        assert_eq!(retitle("-- a\nrest", "a", "b", &overridden), None);
     }
 
     #[test]

@@ -5,11 +5,11 @@
 //! authenticated as another user / service_role, and each operation, whether
 //! it is allowed, denied or filtered (and by what).
 
-use super::{EmitContext, EmitError, OutputFile};
-use crate::model::physical::realize;
+use super::{EmitContext, EmitError, Ending, OutputFile, OutputSink, render_into};
 use crate::model::{Policy, PolicyCommand, Schema, Table};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::io::Write;
 
 /// Who acts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -158,12 +158,31 @@ pub fn owner_column(expression: &str) -> Option<String> {
     }
 }
 
-fn classify(expression: &str, perspective: Perspective) -> Filter {
+/// Remembers which expressions name an owner column: the matrix asks
+/// about the same few expressions for every table, perspective and
+/// operation, and each answer takes a SQL parse.
+#[derive(Default)]
+struct OwnerRules {
+    owner: std::collections::HashMap<String, bool>,
+}
+
+impl OwnerRules {
+    fn is_owner_rule(&mut self, expression: &str) -> bool {
+        if let Some(&known) = self.owner.get(expression) {
+            return known;
+        }
+        let found = owner_column(expression).is_some();
+        self.owner.insert(expression.to_owned(), found);
+        found
+    }
+}
+
+fn classify(expression: &str, perspective: Perspective, rules: &mut OwnerRules) -> Filter {
     let trimmed = expression.trim();
     if trimmed.eq_ignore_ascii_case("true") {
         return Filter::True;
     }
-    if owner_column(trimmed).is_some() {
+    if rules.is_owner_rule(trimmed) {
         return match perspective {
             Perspective::Owner => Filter::True,
             _ => Filter::False,
@@ -185,14 +204,19 @@ fn expression_for(policy: &Policy, operation: Operation) -> Option<&str> {
     }
 }
 
-fn policy_access(table: &Table, perspective: Perspective, operation: Operation) -> Access {
+fn policy_access(
+    table: &Table,
+    perspective: Perspective,
+    operation: Operation,
+    rules: &mut OwnerRules,
+) -> Access {
     let role = perspective.database_role();
     let filters: Vec<Filter> = table
         .policies
         .iter()
         .filter(|p| p.permissive && (p.roles.is_empty() || p.roles.iter().any(|r| r == role)))
         .filter_map(|p| expression_for(p, operation))
-        .map(|e| classify(e, perspective))
+        .map(|e| classify(e, perspective, rules))
         .collect();
     if filters.contains(&Filter::True) {
         return Access::Allow;
@@ -218,20 +242,30 @@ fn policy_access(table: &Table, perspective: Perspective, operation: Operation) 
 }
 
 pub fn cell(table: &Table, perspective: Perspective, operation: Operation) -> Access {
+    cell_with(table, perspective, operation, &mut OwnerRules::default())
+}
+
+fn cell_with(
+    table: &Table,
+    perspective: Perspective,
+    operation: Operation,
+    rules: &mut OwnerRules,
+) -> Access {
     if perspective == Perspective::ServiceRole || !table.rls_enabled {
         // service_role has BYPASSRLS; without RLS, grants alone decide.
         return Access::Allow;
     }
-    let own = policy_access(table, perspective, operation);
+    let own = policy_access(table, perspective, operation, rules);
     match operation {
         Operation::Update | Operation::Delete => {
-            own.and(policy_access(table, perspective, Operation::Select))
+            own.and(policy_access(table, perspective, Operation::Select, rules))
         }
         _ => own,
     }
 }
 
 pub fn matrix(realized: &Schema) -> Vec<MatrixRow> {
+    let mut rules = OwnerRules::default();
     realized
         .tables
         .values()
@@ -246,7 +280,7 @@ pub fn matrix(realized: &Schema) -> Vec<MatrixRow> {
                         p,
                         Operation::ALL
                             .iter()
-                            .map(|&o| (o, cell(table, p, o)))
+                            .map(|&o| (o, cell_with(table, p, o, &mut rules)))
                             .collect(),
                     )
                 })
@@ -297,20 +331,63 @@ fn matrix_markdown(rows: &[MatrixRow]) -> String {
 }
 
 pub fn emit(context: &EmitContext<'_>) -> Result<Vec<OutputFile>, EmitError> {
-    let (realized, _) = realize(context.schema, &context.options.realize);
+    let mut files = Vec::new();
+    emit_into(context, &mut files)?;
+    Ok(files)
+}
+
+/// What the embedded `rls.sql.tera` reads of a table. A replacement
+/// template gets the whole table; as template values, the tables of a large
+/// schema take hundreds of megabytes.
+#[derive(Serialize)]
+struct PolicyTable<'a> {
+    name: &'a str,
+    rls_enabled: bool,
+    policies: &'a [Policy],
+}
+
+/// The policies and the matrix, each written into the sink as it is made.
+pub fn emit_into(context: &EmitContext<'_>, sink: &mut dyn OutputSink) -> Result<(), EmitError> {
+    let realized = context.realized();
     let mut tera_context = tera::Context::new();
-    tera_context.insert("tables", &realized.tables.values().collect::<Vec<_>>());
-    let policies = context.templates.render("rls.sql.tera", &tera_context)?;
-    let rows = matrix(&realized);
-    let json = serde_json::to_string_pretty(&rows).map_err(|e| EmitError::Serialize {
-        what: "the RLS matrix".to_owned(),
-        message: e.to_string(),
-    })?;
-    Ok(vec![
-        OutputFile::new("rls/policies.sql", policies),
-        OutputFile::new("reports/rls-matrix.md", matrix_markdown(&rows)),
-        OutputFile::new("reports/rls-matrix.json", json + "\n"),
-    ])
+    if context.templates.is_embedded("rls.sql.tera") {
+        let tables: Vec<PolicyTable<'_>> = realized
+            .tables
+            .values()
+            .map(|t| PolicyTable {
+                name: &t.name,
+                rls_enabled: t.rls_enabled,
+                policies: &t.policies,
+            })
+            .collect();
+        tera_context.insert("tables", &tables);
+    } else {
+        tera_context.insert("tables", &realized.tables.values().collect::<Vec<_>>());
+    }
+    render_into(
+        sink,
+        "rls/policies.sql",
+        context.templates,
+        "rls.sql.tera",
+        &tera_context,
+        Ending::AsRendered,
+    )?;
+    drop(tera_context);
+    let rows = matrix(realized);
+    sink.file(OutputFile::new(
+        "reports/rls-matrix.md",
+        matrix_markdown(&rows),
+    ))?;
+    sink.stream(&["reports/rls-matrix.json"], &mut |writers| {
+        let mut out = std::io::BufWriter::new(&mut *writers[0]);
+        serde_json::to_writer_pretty(&mut out, &rows)
+            .and_then(|()| out.write_all(b"\n").map_err(serde_json::Error::io))
+            .and_then(|()| out.flush().map_err(serde_json::Error::io))
+            .map_err(|e| EmitError::Serialize {
+                what: "the RLS matrix".to_owned(),
+                message: e.to_string(),
+            })
+    })
 }
 
 #[cfg(test)]
@@ -329,6 +406,41 @@ mod tests {
             origin: PolicyOrigin::ProseRule,
             source: Source::new("t", 1),
         }
+    }
+
+    #[test]
+    fn the_embedded_template_reads_only_what_it_is_given_and_a_replacement_gets_tables() {
+        use crate::emit::{EmitOptions, Templates};
+        let doc = "## Shop\n\n```sql\nCREATE TABLE stores (\n  id UUID PRIMARY KEY,\n  owner_id UUID NOT NULL\n);\nALTER TABLE stores ENABLE ROW LEVEL SECURITY;\nCREATE POLICY own ON stores FOR ALL USING (owner_id = auth.uid());\n```\n";
+        let (file, _) = crate::source::SourceFile::decode("doc.md", doc.as_bytes());
+        let (schema, _) = crate::build_schema(&[file], &Default::default());
+        let options = EmitOptions {
+            target: crate::config::Target::Supabase,
+            realize: Default::default(),
+        };
+        let embedded = Templates::load(None).unwrap();
+        let context = EmitContext::new(&schema, &options, &embedded);
+        let files = emit(&context).unwrap();
+        // The same template given the whole tables writes the same file.
+        let mut whole = tera::Context::new();
+        whole.insert(
+            "tables",
+            &context.realized().tables.values().collect::<Vec<_>>(),
+        );
+        assert_eq!(
+            files[0].contents,
+            embedded.render("rls.sql.tera", &whole).unwrap()
+        );
+        assert!(files[0].contents.contains("CREATE POLICY"));
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("rls.sql.tera"),
+            "{% for t in tables %}{{ t.name }}: {{ t.columns | length }}\n{% endfor %}",
+        )
+        .unwrap();
+        let replaced = Templates::load(Some(dir.path())).unwrap();
+        let context = EmitContext::new(&schema, &options, &replaced);
+        assert_eq!(emit(&context).unwrap()[0].contents, "stores: 2\n");
     }
 
     #[test]

@@ -1,8 +1,12 @@
 //! SQL rendering: a list of changes becomes a script through the
 //! `migration.sql.tera` template. `gen sql` renders the diff from an empty
 //! database, wrapped in one transaction; migrations use the same renderer.
+//! The script from an empty database is both `sql/schema.sql` and the first
+//! migration, under different titles; with the embedded template, where the
+//! title is the first line and nothing else, `gen all` renders it once
+//! ([`EmitContext::initial_script`]) and changes the title line.
 
-use super::{EmitOptions, OutputFile, TemplateError, Templates};
+use super::{EmitContext, EmitOptions, OutputFile, TemplateError, Templates};
 use crate::config::Target;
 use crate::diff::{Change, diff};
 use crate::model::Schema;
@@ -19,9 +23,16 @@ pub struct Script<'a> {
 }
 
 pub fn render_script(script: &Script<'_>, templates: &Templates) -> Result<String, TemplateError> {
+    let statements = render_statements(script.changes, templates)?;
     let mut context = tera::Context::new();
     context.insert("title", script.title);
-    context.insert("changes", script.changes);
+    context.insert("statements", &statements);
+    // The embedded script template prints the statements; a replacement may
+    // want the changes. They are put in the context only then: as template
+    // values, the changes of a large schema take hundreds of megabytes.
+    if !templates.is_embedded("migration.sql.tera") {
+        context.insert("changes", script.changes);
+    }
     context.insert("prelude", &script.prelude);
     context.insert("epilogue", &script.epilogue);
     let mut out = templates.render("migration.sql.tera", &context)?;
@@ -29,6 +40,44 @@ pub fn render_script(script: &Script<'_>, templates: &Templates) -> Result<Strin
         out.push('\n');
     }
     Ok(out)
+}
+
+/// Each change through `statement.sql.tera`, one at a time, so that only
+/// one change is ever held as a template value; spread over the machine's
+/// cores (up to four), since the changes do not depend on each other.
+pub fn render_statements(
+    changes: &[Change],
+    templates: &Templates,
+) -> Result<Vec<String>, TemplateError> {
+    let render = |changes: &[Change]| -> Result<Vec<String>, TemplateError> {
+        changes
+            .iter()
+            .map(|change| {
+                let mut context = tera::Context::new();
+                context.insert("change", change);
+                templates.render("statement.sql.tera", &context)
+            })
+            .collect()
+    };
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    if workers < 2 || changes.len() < 256 {
+        return render(changes);
+    }
+    let chunk = changes.len().div_ceil(workers);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = changes
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || render(part)))
+            .collect();
+        let mut statements = Vec::with_capacity(changes.len());
+        for part in parts {
+            match part.join() {
+                Ok(rendered) => statements.extend(rendered?),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        Ok(statements)
+    })
 }
 
 /// The Supabase baseline, for `target: postgres`.
@@ -53,6 +102,39 @@ pub fn prelude(
     ))
 }
 
+/// The title of `sql/schema.sql`'s script.
+pub const SCHEMA_TITLE: &str = "Complete schema for a fresh database";
+
+/// The script from an empty database to `realized`, titled `title`.
+pub(crate) fn initial_script(
+    realized: &Schema,
+    title: &str,
+    options: &EmitOptions,
+    templates: &Templates,
+) -> Result<String, TemplateError> {
+    let changes = diff(&Schema::default(), realized);
+    render_script(
+        &Script {
+            title,
+            changes: &changes,
+            prelude: prelude(options.target, templates, true)?,
+            epilogue: None,
+        },
+        templates,
+    )
+}
+
+/// A script rendered under `from` with the title `to` instead, when the
+/// script template is the embedded one (whose first line is `-- <title>`
+/// and which prints the title nowhere else).
+pub(crate) fn retitle(script: &str, from: &str, to: &str, templates: &Templates) -> Option<String> {
+    if !templates.is_embedded("migration.sql.tera") {
+        return None;
+    }
+    let rest = script.strip_prefix("-- ")?.strip_prefix(from)?;
+    rest.starts_with('\n').then(|| format!("-- {to}{rest}"))
+}
+
 /// The complete DDL for a fresh database, as one transaction.
 pub fn full_ddl(
     schema: &Schema,
@@ -60,17 +142,21 @@ pub fn full_ddl(
     templates: &Templates,
 ) -> Result<String, TemplateError> {
     let (realized, _) = realize(schema, &options.realize);
-    let changes = diff(&Schema::default(), &realized);
-    let body = render_script(
-        &Script {
-            title: "Complete schema for a fresh database",
-            changes: &changes,
-            prelude: prelude(options.target, templates, true)?,
-            epilogue: None,
-        },
-        templates,
-    )?;
-    Ok(format!("BEGIN;\n\n{body}\nCOMMIT;\n"))
+    full_ddl_realized(&realized, options, templates)
+}
+
+/// [`full_ddl`] of a schema already realised.
+pub fn full_ddl_realized(
+    realized: &Schema,
+    options: &EmitOptions,
+    templates: &Templates,
+) -> Result<String, TemplateError> {
+    let body = initial_script(realized, SCHEMA_TITLE, options, templates)?;
+    Ok(in_transaction(&body))
+}
+
+fn in_transaction(body: &str) -> String {
+    format!("BEGIN;\n\n{body}\nCOMMIT;\n")
 }
 
 pub fn emit(
@@ -78,8 +164,67 @@ pub fn emit(
     options: &EmitOptions,
     templates: &Templates,
 ) -> Result<Vec<OutputFile>, TemplateError> {
+    emit_realized(&EmitContext::new(schema, options, templates))
+}
+
+/// `sql/schema.sql` from the context's realised schema.
+pub fn emit_realized(context: &EmitContext<'_>) -> Result<Vec<OutputFile>, TemplateError> {
     Ok(vec![OutputFile::new(
         "sql/schema.sql",
-        full_ddl(schema, options, templates)?,
+        in_transaction(context.initial_script()?),
     )])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::physical::RealizeOptions;
+    use crate::source::SourceFile;
+
+    /// A replacement script template written against the changes, as the
+    /// embedded one was before it printed `statements`.
+    const BY_CHANGES: &str = r#"{%- import "ddl.sql.tera" as ddl -%}
+-- {{ title }}
+-- Generated by schemagen from the documentation; do not edit.
+-- Change the documents and run `gen migrations` instead.
+{%- if prelude %}
+
+{{ prelude }}
+{%- endif %}
+{%- for change in changes %}
+
+{{ ddl::change(c=change) }}
+{%- endfor %}
+{%- if epilogue %}
+
+{{ epilogue }}
+{%- endif %}
+"#;
+
+    #[test]
+    fn a_replacement_script_template_gets_the_changes_and_statements_match_them() {
+        let doc = "## Shop\n\n```sql\nCREATE TABLE stores (\n  id UUID PRIMARY KEY,\n  name TEXT NOT NULL,\n  owner_id UUID REFERENCES owners(id)\n);\nCREATE INDEX stores_name ON stores (name);\n```\n\n```sql\nCREATE TABLE owners (\n  id UUID PRIMARY KEY\n);\n```\n";
+        let (file, _) = SourceFile::decode("doc.md", doc.as_bytes());
+        let (schema, _) = crate::build_schema(&[file], &Default::default());
+        let (realized, _) = realize(&schema, &RealizeOptions::default());
+        let changes = diff(&Schema::default(), &realized);
+        // Enough changes to be rendered on several threads.
+        let many: Vec<Change> = changes.iter().cycle().take(600).cloned().collect();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("migration.sql.tera"), BY_CHANGES).unwrap();
+        let replaced = Templates::load(Some(dir.path())).unwrap();
+        let embedded = Templates::load(None).unwrap();
+        for changes in [&changes, &many] {
+            let script = Script {
+                title: "t",
+                changes,
+                prelude: prelude(Target::Postgres, &embedded, true).unwrap(),
+                epilogue: Some("-- the end".to_owned()),
+            };
+            assert_eq!(
+                render_script(&script, &replaced).unwrap(),
+                render_script(&script, &embedded).unwrap()
+            );
+        }
+    }
 }

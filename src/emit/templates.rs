@@ -16,6 +16,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../templates/migration.sql.tera"),
     ),
     (
+        "statement.sql.tera",
+        include_str!("../../templates/statement.sql.tera"),
+    ),
+    (
         "prelude.up.sql.tera",
         include_str!("../../templates/prelude.up.sql.tera"),
     ),
@@ -86,6 +90,8 @@ impl From<tera::Error> for TemplateError {
 
 pub struct Templates {
     tera: Tera,
+    /// Names replaced from the override directory.
+    overridden: std::collections::BTreeSet<String>,
 }
 
 impl Templates {
@@ -94,6 +100,7 @@ impl Templates {
     /// subdirectory).
     pub fn load(override_dir: Option<&Path>) -> Result<Templates, TemplateError> {
         let mut tera = Tera::default();
+        let mut overridden = std::collections::BTreeSet::new();
         let mut sources: Vec<(String, String)> = EMBEDDED
             .iter()
             .map(|(name, text)| ((*name).to_owned(), (*text).to_owned()))
@@ -106,17 +113,67 @@ impl Templates {
                         source,
                     })?;
                 sources.retain(|(n, _)| *n != name);
+                overridden.insert(name.clone());
                 sources.push((name, text));
             }
         }
         tera.add_raw_templates(sources)?;
         tera.autoescape_on(vec![]);
         register_filters(&mut tera);
-        Ok(Templates { tera })
+        Ok(Templates { tera, overridden })
+    }
+
+    /// Whether `name` is the embedded template rather than an override.
+    pub fn is_embedded(&self, name: &str) -> bool {
+        EMBEDDED.iter().any(|(embedded, _)| *embedded == name) && !self.overridden.contains(name)
     }
 
     pub fn render(&self, name: &str, context: &tera::Context) -> Result<String, TemplateError> {
         Ok(self.tera.render(name, context)?)
+    }
+
+    /// Renders into a writer, for outputs too large to hold; with
+    /// `Ending::Newline` the output ends with a newline, as the emitters'
+    /// in-memory renderings do.
+    pub(crate) fn render_to(
+        &self,
+        name: &str,
+        context: &tera::Context,
+        ending: super::Ending,
+        write: &mut dyn std::io::Write,
+    ) -> Result<(), TemplateError> {
+        let mut tracked = LastByte {
+            inner: write,
+            last: None,
+        };
+        self.tera.render_to(name, context, &mut tracked)?;
+        if ending == super::Ending::Newline && tracked.last != Some(b'\n') {
+            tracked
+                .inner
+                .write_all(b"\n")
+                .map_err(|e| TemplateError::Tera(e.to_string()))?;
+        }
+        Ok(())
+    }
+}
+
+/// A writer that remembers the last byte written through it.
+struct LastByte<'w> {
+    inner: &'w mut dyn std::io::Write,
+    last: Option<u8>,
+}
+
+impl std::io::Write for LastByte<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        if n > 0 {
+            self.last = Some(buf[n - 1]);
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 

@@ -242,11 +242,7 @@ fn merge_sql_quotes_what_needs_quoting() {
         target: crate::config::Target::Postgres,
         realize: RealizeOptions::default(),
     };
-    let context = EmitContext {
-        schema: &schema,
-        options: &options,
-        templates: &templates,
-    };
+    let context = EmitContext::new(&schema, &options, &templates);
     let files = emit(&context).unwrap();
     let sql = &files
         .iter()

@@ -207,25 +207,25 @@ fn filter_name(table: &str, column: &str) -> String {
     format!("rowFilter.{table}.{column}")
 }
 
-/// One filter parameter per filterable column of a table.
-pub(super) fn filter_parameters(table: &Table) -> BTreeMap<String, Value> {
-    filterable_columns(table)
-        .map(|column| {
-            (
-                filter_name(&table.name, &column.name),
-                json!({
-                    "name": column.name,
-                    "in": "query",
-                    "required": false,
-                    "description": format!(
-                        "Filter on `{}` ({}): an operator and a value, such as `eq.…`, `in.(…)`, `is.null`.",
-                        column.name, column.ty
-                    ),
-                    "schema": {"type": "string", "pattern": FILTER_PATTERN},
-                }),
-            )
-        })
-        .collect()
+/// The filter parameter of one column.
+pub(super) fn filter_parameter(column: &crate::model::Column) -> Value {
+    json!({
+        "name": column.name,
+        "in": "query",
+        "required": false,
+        "description": format!(
+            "Filter on `{}` ({}): an operator and a value, such as `eq.…`, `in.(…)`, `is.null`.",
+            column.name, column.ty
+        ),
+        "schema": {"type": "string", "pattern": FILTER_PATTERN},
+    })
+}
+
+/// The component names of a table's filter parameters, with their columns.
+pub(super) fn filter_parameter_names(
+    table: &Table,
+) -> impl Iterator<Item = (String, &crate::model::Column)> {
+    filterable_columns(table).map(|column| (filter_name(&table.name, &column.name), column))
 }
 
 fn filterable_columns(table: &Table) -> impl Iterator<Item = &crate::model::Column> {
@@ -266,9 +266,27 @@ pub(super) fn module_tag(table: &Table) -> String {
     table.module.clone().unwrap_or_else(|| "tables".to_owned())
 }
 
-/// `/rest/v1/<table>` with the four operations PostgREST serves.
-pub(super) fn rest_path(table: &Table, ids: &mut OperationIds) -> (String, Value) {
+/// The operation ids of a table's REST path: GET, POST, PATCH, DELETE.
+pub(super) type RestIds = [String; 4];
+
+/// `/rest/v1/<table>` and its operation ids, handed out in the order the
+/// operations are listed, so that a clash is numbered the same way
+/// whenever the item itself is built.
+pub(super) fn rest_path_ids(table: &Table, ids: &mut OperationIds) -> (String, RestIds) {
     let path = format!("/rest/v1/{}", table.name);
+    let methods = [
+        HttpMethod::Get,
+        HttpMethod::Post,
+        HttpMethod::Patch,
+        HttpMethod::Delete,
+    ];
+    let operation_ids = methods.map(|method| ids.next(method, &path));
+    (path, operation_ids)
+}
+
+/// The path item of `/rest/v1/<table>`, with ids from [`rest_path_ids`].
+pub(super) fn rest_path_item(table: &Table, operation_ids: RestIds) -> Value {
+    let [get_id, post_id, patch_id, delete_id] = operation_ids;
     let [row, insert, update] = component_names(&table.name);
     let tag = module_tag(table);
     let filters: Vec<Value> = filterable_columns(table)
@@ -294,7 +312,7 @@ pub(super) fn rest_path(table: &Table, ids: &mut OperationIds) -> (String, Value
     get_parameters.extend(filters.iter().cloned());
     let content_range = json!({"Content-Range": reference("headers", "ContentRange")});
     let get = json!({
-        "operationId": ids.next(HttpMethod::Get, &path),
+        "operationId": get_id,
         "tags": [tag],
         "summary": format!("Read rows of `{name}`"),
         "parameters": get_parameters,
@@ -310,7 +328,7 @@ pub(super) fn rest_path(table: &Table, ids: &mut OperationIds) -> (String, Value
         .map(|p| reference("parameters", p))
         .collect();
     let post = json!({
-        "operationId": ids.next(HttpMethod::Post, &path),
+        "operationId": post_id,
         "tags": [tag],
         "summary": format!("Insert rows into `{name}`"),
         "parameters": post_parameters,
@@ -340,7 +358,7 @@ pub(super) fn rest_path(table: &Table, ids: &mut OperationIds) -> (String, Value
         })
     };
     let patch = json!({
-        "operationId": ids.next(HttpMethod::Patch, &path),
+        "operationId": patch_id,
         "tags": [tag],
         "summary": format!("Update the rows of `{name}` that match the filters"),
         "parameters": modify_parameters,
@@ -351,7 +369,7 @@ pub(super) fn rest_path(table: &Table, ids: &mut OperationIds) -> (String, Value
         "responses": modified("Updated"),
     });
     let delete = json!({
-        "operationId": ids.next(HttpMethod::Delete, &path),
+        "operationId": delete_id,
         "tags": [tag],
         "summary": format!("Delete the rows of `{name}` that match the filters"),
         "parameters": modify_parameters,
@@ -368,7 +386,7 @@ pub(super) fn rest_path(table: &Table, ids: &mut OperationIds) -> (String, Value
     item.insert("post".into(), post);
     item.insert("patch".into(), patch);
     item.insert("delete".into(), delete);
-    (path, Value::Object(item))
+    Value::Object(item)
 }
 
 /// The server application routes live on: the Next.js app, not Supabase.

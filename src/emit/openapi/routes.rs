@@ -101,14 +101,32 @@ pub struct EnvelopeExample {
     pub source: Source,
 }
 
+/// Each document with its Markdown blocks, split once for both readers.
+type Blocks<'f> = [(&'f SourceFile, Vec<Block>)];
+
+fn split(files: &[SourceFile]) -> Vec<(&SourceFile, Vec<Block>)> {
+    files.iter().map(|file| (file, blocks(file))).collect()
+}
+
+/// [`api_routes`] and [`response_envelope`], splitting each document into
+/// blocks once.
+pub fn routes_and_envelope(files: &[SourceFile]) -> (Vec<ApiRoute>, Option<ResponseEnvelope>) {
+    let documents = split(files);
+    (routes_in(&documents), envelope_in(&documents))
+}
+
 /// Every route the documents describe, merged by path and sorted, so the
 /// result does not depend on where in the documents a route was found.
 pub fn api_routes(files: &[SourceFile]) -> Vec<ApiRoute> {
+    routes_in(&split(files))
+}
+
+fn routes_in(documents: &Blocks<'_>) -> Vec<ApiRoute> {
     let mut routes: BTreeMap<String, ApiRoute> = BTreeMap::new();
     let mut schedules = Vec::new();
-    for file in files {
-        let mut heading: Option<String> = None;
-        for block in blocks(file) {
+    for (file, blocks) in documents {
+        let mut heading: Option<&str> = None;
+        for block in blocks {
             match block {
                 Block::Heading { text, .. } => heading = Some(text),
                 Block::Code {
@@ -118,17 +136,17 @@ pub fn api_routes(files: &[SourceFile]) -> Vec<ApiRoute> {
                 } => {
                     let source =
                         |offset: usize| Source::new(&file.display_path, first_line + offset as u32);
-                    for route in route_tree(&text, &source) {
+                    for route in route_tree(text, &source) {
                         merge(&mut routes, route);
                     }
-                    for route in areas(&text, &source) {
+                    for route in areas(text, &source) {
                         merge(&mut routes, route);
                     }
-                    for route in data_flows(&text, heading.as_deref(), &source) {
+                    for route in data_flows(text, heading, &source) {
                         merge(&mut routes, route);
                     }
                     if language == "json" {
-                        schedules.extend(cron_schedules(&text, &source));
+                        schedules.extend(cron_schedules(text, &source));
                     }
                 }
                 _ => {}
@@ -165,21 +183,25 @@ pub fn api_routes(files: &[SourceFile]) -> Vec<ApiRoute> {
 
 /// The success and error examples of an "API Response Format" section.
 pub fn response_envelope(files: &[SourceFile]) -> Option<ResponseEnvelope> {
+    envelope_in(&split(files))
+}
+
+fn envelope_in(documents: &Blocks<'_>) -> Option<ResponseEnvelope> {
     let mut envelope = ResponseEnvelope {
         success: None,
         error: None,
     };
-    for file in files {
+    for (file, blocks) in documents {
         let mut section_level: Option<u8> = None;
         let mut label: Option<Outcome> = None;
-        for block in blocks(file) {
+        for block in blocks {
             match block {
                 Block::Heading { level, text, .. } => {
-                    if section_level.is_some_and(|l| level <= l) {
+                    if section_level.is_some_and(|l| *level <= l) {
                         section_level = None;
                     }
                     if text.to_ascii_lowercase().contains("response format") {
-                        section_level = Some(level);
+                        section_level = Some(*level);
                     }
                     label = None;
                 }
@@ -200,12 +222,12 @@ pub fn response_envelope(files: &[SourceFile]) -> Option<ResponseEnvelope> {
                     let Some(outcome) = label.take() else {
                         continue;
                     };
-                    let Ok(example) = serde_json::from_str(&without_elisions(&text)) else {
+                    let Ok(example) = serde_json::from_str(&without_elisions(text)) else {
                         continue;
                     };
                     let example = EnvelopeExample {
                         example,
-                        source: Source::new(&file.display_path, first_line),
+                        source: Source::new(&file.display_path, *first_line),
                     };
                     let slot = match outcome {
                         Outcome::Success => &mut envelope.success,
