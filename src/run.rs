@@ -16,6 +16,8 @@ use crate::model::physical::RealizeOptions;
 use crate::{LoadOptions, Loaded, lint};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 mod check;
 
@@ -395,6 +397,9 @@ pub struct Staging {
     dir: PathBuf,
     staged: Vec<(tempfile::NamedTempFile, PathBuf)>,
     summary: WriteSummary,
+    /// Temporary files kept by this staging and the workers split from it,
+    /// so that the test failpoint counts them all.
+    kept_everywhere: Arc<AtomicUsize>,
     fail_after: Option<usize>,
     pause: Option<u64>,
 }
@@ -406,6 +411,7 @@ impl Staging {
             dir: dir.to_path_buf(),
             staged: Vec::new(),
             summary: WriteSummary::default(),
+            kept_everywhere: Arc::default(),
             fail_after: std::env::var("GEN_TEST_FAIL_AFTER_TEMP_FILES")
                 .ok()
                 .and_then(|v| v.parse().ok()),
@@ -413,6 +419,27 @@ impl Staging {
                 .ok()
                 .and_then(|v| v.parse().ok()),
         }
+    }
+
+    /// An empty staging for another thread, in the same directory, whose
+    /// files join this one's through [`Staging::absorb`]. Dropped without
+    /// being absorbed, it removes its temporary files like any staging.
+    pub fn worker(&self) -> Staging {
+        Staging {
+            dir: self.dir.clone(),
+            staged: Vec::new(),
+            summary: WriteSummary::default(),
+            kept_everywhere: self.kept_everywhere.clone(),
+            fail_after: self.fail_after,
+            pause: self.pause,
+        }
+    }
+
+    /// Takes over a worker's staged files and counts.
+    pub fn absorb(&mut self, worker: Staging) {
+        self.staged.extend(worker.staged);
+        self.summary.written += worker.summary.written;
+        self.summary.unchanged += worker.summary.unchanged;
     }
 
     /// Writes the file to a temporary file beside its destination, unless
@@ -430,11 +457,9 @@ impl Staging {
 
     /// A new temporary file in the destination's directory.
     fn temporary(&mut self, path: &Path) -> anyhow::Result<tempfile::NamedTempFile> {
-        if self.fail_after.is_some_and(|n| self.staged.len() >= n) {
-            anyhow::bail!(
-                "test failpoint: failing after {} temporary files",
-                self.staged.len()
-            );
+        let kept = self.kept_everywhere.load(Ordering::SeqCst);
+        if self.fail_after.is_some_and(|n| kept >= n) {
+            anyhow::bail!("test failpoint: failing after {kept} temporary files");
         }
         let parent = path.parent().unwrap_or(&self.dir);
         std::fs::create_dir_all(parent)
@@ -455,6 +480,7 @@ impl Staging {
     fn keep(&mut self, temporary: tempfile::NamedTempFile, path: PathBuf) -> anyhow::Result<()> {
         temporary.as_file().sync_all()?;
         self.staged.push((temporary, path));
+        self.kept_everywhere.fetch_add(1, Ordering::SeqCst);
         if let Some(ms) = self.pause {
             std::thread::sleep(std::time::Duration::from_millis(ms));
         }
@@ -694,26 +720,200 @@ fn report_written(out_dir: &Path, files: &[OutputFile], summary: WriteSummary) {
     );
 }
 
+/// What `gen all` does besides reading: every emitter and the migration
+/// plan, as jobs that threads take in turn.
+struct AllWork<'a> {
+    loaded: &'a Loaded,
+    context: &'a EmitContext<'a>,
+    inputs: emit::EmitInputs<'a>,
+    existing: &'a Existing,
+    request: &'a MigrationRequest<'a>,
+}
+
+/// One of `gen all`'s independent jobs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AllJob {
+    Emit(Emitter),
+    Migrations,
+    /// Counting the diagnostics for the summary line.
+    Lint,
+}
+
+/// What a job gives back besides the files it staged.
+enum JobOutput {
+    Files,
+    MigrationNote(String),
+    Diagnostics(diag::SeverityCounts),
+}
+
+/// What `gen all` prints after its jobs.
+struct AllReport {
+    migration_note: String,
+    counts: diag::SeverityCounts,
+}
+
+impl AllWork<'_> {
+    /// The jobs, the most expensive first, so that the last ones to start
+    /// are short and the threads finish together.
+    fn jobs() -> Vec<AllJob> {
+        let expensive = [Emitter::OpenApi, Emitter::Glossary, Emitter::Models];
+        let mut jobs: Vec<AllJob> = expensive.iter().map(|&e| AllJob::Emit(e)).collect();
+        jobs.push(AllJob::Migrations);
+        jobs.push(AllJob::Lint);
+        jobs.extend(
+            Emitter::ALL
+                .iter()
+                .filter(|e| !expensive.contains(e))
+                .map(|&e| AllJob::Emit(e)),
+        );
+        jobs
+    }
+
+    /// Runs every job and returns what the summary needs. Each thread stages
+    /// into its own worker staging, which `staging` absorbs at the end.
+    /// When jobs fail, the error of the first in job order is returned, so
+    /// the message does not depend on timing, and the workers' temporary
+    /// files are removed as their stagings drop.
+    fn run_on_threads(&self, staging: &mut Staging) -> anyhow::Result<AllReport> {
+        let jobs = Self::jobs();
+        let next = AtomicUsize::new(0);
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(jobs.len());
+        let workers: Vec<Staging> = (0..threads).map(|_| staging.worker()).collect();
+        let finished: Vec<(Staging, JobResults)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = workers
+                .into_iter()
+                .map(|mut worker| {
+                    let (jobs, next) = (&jobs, &next);
+                    scope.spawn(move || {
+                        let mut results = JobResults::new();
+                        while let Some(&job) = jobs.get(next.fetch_add(1, Ordering::SeqCst)) {
+                            let result = self.run_job(job, &mut worker);
+                            let failed = result.is_err();
+                            results.push((job, result));
+                            if failed {
+                                break;
+                            }
+                        }
+                        (worker, results)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| {
+                    handle
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        });
+        let mut report = AllReport {
+            migration_note: String::new(),
+            counts: diag::SeverityCounts::default(),
+        };
+        let mut errors: Vec<(usize, anyhow::Error)> = Vec::new();
+        for (worker, results) in finished {
+            for (job, result) in results {
+                match result {
+                    Ok(JobOutput::Files) => {}
+                    Ok(JobOutput::MigrationNote(note)) => report.migration_note = note,
+                    Ok(JobOutput::Diagnostics(counts)) => report.counts = counts,
+                    Err(error) => {
+                        let position = jobs.iter().position(|&j| j == job);
+                        errors.push((position.unwrap_or(usize::MAX), error));
+                    }
+                }
+            }
+            staging.absorb(worker);
+        }
+        match errors.into_iter().min_by_key(|(position, _)| *position) {
+            Some((_, error)) => Err(error),
+            None => Ok(report),
+        }
+    }
+
+    fn run_job(&self, job: AllJob, staging: &mut Staging) -> anyhow::Result<JobOutput> {
+        match job {
+            AllJob::Emit(emitter) => {
+                emit::emit_into(emitter, self.context, self.inputs, staging)?;
+                Ok(JobOutput::Files)
+            }
+            AllJob::Migrations => self.migrations(staging).map(JobOutput::MigrationNote),
+            AllJob::Lint => Ok(JobOutput::Diagnostics(diag::SeverityCounts::of(
+                &diagnostics_of(
+                    self.loaded,
+                    self.context.realized(),
+                    self.context.realize_diagnostics(),
+                ),
+            ))),
+        }
+    }
+
+    fn migrations(&self, staging: &mut Staging) -> anyhow::Result<String> {
+        Ok(
+            match migrations::plan_in(self.context, self.existing, self.request) {
+                Ok(Plan::UpToDate) => "migrations: up to date".to_owned(),
+                Ok(Plan::Write {
+                    files: migration_files,
+                    up_name,
+                    changes,
+                }) => {
+                    for file in &migration_files {
+                        staging.stage(file)?;
+                    }
+                    format!("migrations: wrote {up_name} ({} change(s))", changes.len())
+                }
+                Ok(Plan::Refused { destructive }) => {
+                    let steps: Vec<String> = destructive.iter().map(|c| c.describe()).collect();
+                    format!(
+                        "migrations: NOT written, destructive steps need --allow-destructive: {}",
+                        steps.join("; ")
+                    )
+                }
+                Err(MigrationError::Edited(names)) => {
+                    format!(
+                        "migrations: NOT written, edited migration files: {}",
+                        names.join(", ")
+                    )
+                }
+                Err(other) => return Err(other.into()),
+            },
+        )
+    }
+}
+
+/// What a thread of `gen all` did: each job it ran and how that went.
+type JobResults = Vec<(AllJob, anyhow::Result<JobOutput>)>;
+
 /// Every emitter, then the migrations: the main job.
 fn all(config: &Config, args: &AllArgs) -> anyhow::Result<Outcome> {
-    let loaded = match load_for_generation(config)? {
+    // The templates compile while the documents are read.
+    let (loaded, templates) = std::thread::scope(|scope| {
+        let templates = scope.spawn(|| Templates::load(config.templates.as_deref()));
+        let loaded = load_for_generation(config);
+        let templates = templates
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (loaded, templates)
+    });
+    let loaded = match loaded? {
         Ok(loaded) => loaded,
         Err(outcome) => return Ok(outcome),
     };
+    let templates = templates?;
     let out_dir = args
         .out
         .clone()
         .unwrap_or_else(|| config.output_dir.clone());
     // Templates are compiled once for every emitter, the schema realised
     // once, and each emitter's files staged on disk as soon as they are
-    // rendered.
-    let templates = Templates::load(config.templates.as_deref())?;
+    // rendered. The emitters, the migration plan and the lint summary are
+    // independent, so they run on as many threads as there are cores.
     let options = config.emit_options();
     let context = EmitContext::new(&loaded.schema, &options, &templates);
-    let mut staging = Staging::new(&out_dir);
-    for &emitter in Emitter::ALL {
-        emit::emit_into(emitter, &context, inputs(config, &loaded), &mut staging)?;
-    }
+    context.realized();
     let existing = read_existing(&out_dir)?;
     let version = chrono::Utc::now().format("%Y%m%d%H%M%S").to_string();
     let request = MigrationRequest {
@@ -721,39 +921,19 @@ fn all(config: &Config, args: &AllArgs) -> anyhow::Result<Outcome> {
         version: &version,
         allow_destructive: args.allow_destructive,
     };
-    let migration_note = match migrations::plan_in(&context, &existing, &request) {
-        Ok(Plan::UpToDate) => "migrations: up to date".to_owned(),
-        Ok(Plan::Write {
-            files: migration_files,
-            up_name,
-            changes,
-        }) => {
-            for file in &migration_files {
-                staging.stage(file)?;
-            }
-            format!("migrations: wrote {up_name} ({} change(s))", changes.len())
-        }
-        Ok(Plan::Refused { destructive }) => {
-            let steps: Vec<String> = destructive.iter().map(|c| c.describe()).collect();
-            format!(
-                "migrations: NOT written, destructive steps need --allow-destructive: {}",
-                steps.join("; ")
-            )
-        }
-        Err(MigrationError::Edited(names)) => {
-            format!(
-                "migrations: NOT written, edited migration files: {}",
-                names.join(", ")
-            )
-        }
-        Err(other) => return Err(other.into()),
+    let work = AllWork {
+        loaded: &loaded,
+        context: &context,
+        inputs: inputs(config, &loaded),
+        existing: &existing,
+        request: &request,
     };
+    let mut staging = Staging::new(&out_dir);
+    let AllReport {
+        migration_note,
+        counts,
+    } = work.run_on_threads(&mut staging)?;
     let summary = staging.commit()?;
-    let counts = diag::SeverityCounts::of(&diagnostics_of(
-        &loaded,
-        context.realized(),
-        context.realize_diagnostics(),
-    ));
     let lint_summary = lint::Summary::of(&loaded.schema);
     eprintln!(
         "gen all: {} file(s) written, {} unchanged in {}",

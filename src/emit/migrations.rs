@@ -235,7 +235,7 @@ fn plan_with(
     let mut all = existing.migrations.clone();
     all.insert(up_name.clone(), up_text.clone());
     all.insert(down_name.clone(), down_text.clone());
-    let snapshot = super::yaml::to_string(current).expect("the model serialises");
+    let snapshot = serde_saphyr::to_string(current).expect("the model serialises");
     let files = vec![
         OutputFile::new(format!("{DIRECTORY}/{up_name}"), up_text),
         OutputFile::new(format!("{DIRECTORY}/{down_name}"), down_text),

@@ -18,7 +18,6 @@ pub mod rls;
 pub mod rust;
 pub mod sql;
 pub mod templates;
-pub mod yaml;
 
 use crate::config::Target;
 use crate::diag::Diagnostic;

@@ -12,15 +12,14 @@
 //! under a top level that keeps OpenAPI's conventional key order, so the
 //! same documents always give the same bytes. What there is one of per
 //! table (path items, schemas, filter parameters) is built only when it is
-//! written, and written to the JSON and the YAML file at once, so that the
-//! description of ten thousand tables (hundreds of megabytes) is never in
-//! memory whole.
+//! written, once for the JSON file and once for the YAML file (written by
+//! serde-saphyr, which streams), so that the description of ten thousand
+//! tables (hundreds of megabytes) is never in memory whole.
 
 mod paths;
 pub mod routes;
 mod schemas;
 
-use super::yaml::YamlWriter;
 use super::{EmitContext, EmitError, OutputFile, OutputSink};
 use crate::model::{Column, Schema, Table};
 use routes::{ApiRoute, ResponseEnvelope};
@@ -106,53 +105,17 @@ impl<'a> Document<'a> {
         }
     }
 
-    /// Writes the JSON and the YAML rendering at once, building each
-    /// per-table part once.
+    /// Writes the JSON and then the YAML rendering, building each
+    /// per-table part once per rendering and dropping it once written, so
+    /// that the whole document is never in memory.
     pub fn write(&self, json: &mut dyn Write, yaml: &mut dyn Write) -> Result<(), EmitError> {
-        let mut json = JsonWriter::new(json);
-        let mut yaml = YamlWriter::new(yaml);
-        self.write_node(&self.root, &mut json, &mut yaml)?;
-        json.buffer.push(b'\n');
-        json.flush()?;
-        yaml.finish().map_err(yaml_error)
-    }
-
-    fn write_node(
-        &self,
-        node: &Node<'a>,
-        json: &mut JsonWriter<'_>,
-        yaml: &mut YamlWriter<&mut dyn Write>,
-    ) -> Result<(), EmitError> {
-        match node {
-            Node::Value(value) => {
-                json.value(value)?;
-                yaml.value(value).map_err(yaml_error)
-            }
-            Node::Object(members) => {
-                json.begin_object();
-                yaml.begin_map().map_err(yaml_error)?;
-                for (key, member) in members {
-                    json.key(key)?;
-                    yaml.key(key).map_err(yaml_error)?;
-                    self.write_node(member, json, yaml)?;
-                }
-                json.end_object();
-                yaml.end_map().map_err(yaml_error)
-            }
-            Node::Lazy(members) => {
-                json.begin_object();
-                yaml.begin_map().map_err(yaml_error)?;
-                for (key, member) in members {
-                    let value = self.build(member);
-                    json.key(key)?;
-                    json.value(&value)?;
-                    yaml.key(key).map_err(yaml_error)?;
-                    yaml.value(&value).map_err(yaml_error)?;
-                }
-                json.end_object();
-                yaml.end_map().map_err(yaml_error)
-            }
-        }
+        let mut json = std::io::BufWriter::with_capacity(1 << 16, json);
+        serde_json::to_writer_pretty(&mut json, self).map_err(json_error)?;
+        json.write_all(b"\n").map_err(json_error)?;
+        json.flush().map_err(json_error)?;
+        let mut yaml = std::io::BufWriter::with_capacity(1 << 16, yaml);
+        serde_saphyr::to_io_writer(&mut yaml, self).map_err(yaml_error)?;
+        yaml.flush().map_err(yaml_error)
     }
 }
 
@@ -211,174 +174,6 @@ impl Serialize for Document<'_> {
             node: &self.root,
         }
         .serialize(serializer)
-    }
-}
-
-/// `serde_json::to_writer_pretty`, one member at a time: objects are opened
-/// and closed here, and values are written by serde_json with the
-/// indentation of their depth. serde_json writes in many small pieces, so
-/// they are gathered here and handed to the writer in large ones.
-struct JsonWriter<'w> {
-    out: &'w mut dyn Write,
-    buffer: Vec<u8>,
-    depth: usize,
-    /// For each open object, whether a member was written.
-    has_value: Vec<bool>,
-}
-
-impl<'w> JsonWriter<'w> {
-    fn new(out: &'w mut dyn Write) -> Self {
-        JsonWriter {
-            out,
-            buffer: Vec::with_capacity(1 << 17),
-            depth: 0,
-            has_value: Vec::new(),
-        }
-    }
-
-    fn indent(&mut self) {
-        for _ in 0..self.depth {
-            self.buffer.extend_from_slice(b"  ");
-        }
-    }
-
-    fn begin_object(&mut self) {
-        self.buffer.push(b'{');
-        self.depth += 1;
-        self.has_value.push(false);
-    }
-
-    fn key(&mut self, key: &str) -> Result<(), EmitError> {
-        let separator: &[u8] = match self.has_value.last_mut() {
-            Some(has_value) if *has_value => b",\n",
-            Some(has_value) => {
-                *has_value = true;
-                b"\n"
-            }
-            None => b"",
-        };
-        self.buffer.extend_from_slice(separator);
-        self.indent();
-        serde_json::to_writer(&mut self.buffer, key).map_err(json_error)?;
-        self.buffer.extend_from_slice(b": ");
-        Ok(())
-    }
-
-    fn value(&mut self, value: &Value) -> Result<(), EmitError> {
-        let mut serializer = serde_json::Serializer::with_formatter(
-            &mut self.buffer,
-            IndentedPretty::at(self.depth),
-        );
-        value.serialize(&mut serializer).map_err(json_error)?;
-        if self.buffer.len() >= 1 << 16 {
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    fn end_object(&mut self) {
-        self.depth -= 1;
-        if self.has_value.pop() == Some(true) {
-            self.buffer.push(b'\n');
-            self.indent();
-        }
-        self.buffer.push(b'}');
-    }
-
-    fn flush(&mut self) -> Result<(), EmitError> {
-        self.out.write_all(&self.buffer).map_err(json_error)?;
-        self.buffer.clear();
-        Ok(())
-    }
-}
-
-/// serde_json's `PrettyFormatter` (two spaces), starting `depth` levels in.
-struct IndentedPretty {
-    current_indent: usize,
-    has_value: bool,
-}
-
-impl IndentedPretty {
-    fn at(depth: usize) -> Self {
-        IndentedPretty {
-            current_indent: depth,
-            has_value: false,
-        }
-    }
-
-    fn indent<W: ?Sized + Write>(&self, writer: &mut W) -> std::io::Result<()> {
-        for _ in 0..self.current_indent {
-            writer.write_all(b"  ")?;
-        }
-        Ok(())
-    }
-
-    fn open<W: ?Sized + Write>(&mut self, writer: &mut W, bracket: &[u8]) -> std::io::Result<()> {
-        self.current_indent += 1;
-        self.has_value = false;
-        writer.write_all(bracket)
-    }
-
-    fn close<W: ?Sized + Write>(&mut self, writer: &mut W, bracket: &[u8]) -> std::io::Result<()> {
-        self.current_indent -= 1;
-        if self.has_value {
-            writer.write_all(b"\n")?;
-            self.indent(writer)?;
-        }
-        writer.write_all(bracket)
-    }
-
-    fn item<W: ?Sized + Write>(&mut self, writer: &mut W, first: bool) -> std::io::Result<()> {
-        writer.write_all(if first { b"\n" } else { b",\n" })?;
-        self.indent(writer)
-    }
-}
-
-impl serde_json::ser::Formatter for IndentedPretty {
-    fn begin_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
-        self.open(writer, b"[")
-    }
-
-    fn end_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
-        self.close(writer, b"]")
-    }
-
-    fn begin_array_value<W: ?Sized + Write>(
-        &mut self,
-        writer: &mut W,
-        first: bool,
-    ) -> std::io::Result<()> {
-        self.item(writer, first)
-    }
-
-    fn end_array_value<W: ?Sized + Write>(&mut self, _writer: &mut W) -> std::io::Result<()> {
-        self.has_value = true;
-        Ok(())
-    }
-
-    fn begin_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
-        self.open(writer, b"{")
-    }
-
-    fn end_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
-        self.close(writer, b"}")
-    }
-
-    fn begin_object_key<W: ?Sized + Write>(
-        &mut self,
-        writer: &mut W,
-        first: bool,
-    ) -> std::io::Result<()> {
-        self.item(writer, first)
-    }
-
-    fn begin_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
-        writer.write_all(b": ")
-    }
-
-    fn end_object_value<W: ?Sized + Write>(&mut self, _writer: &mut W) -> std::io::Result<()> {
-        self.has_value = true;
-        Ok(())
     }
 }
 
@@ -690,7 +485,9 @@ mod tests {
         let json: Value = serde_json::from_str(&first[0].contents).expect("JSON parses");
         let yaml: Value = serde_yaml::from_str(&first[1].contents).expect("YAML parses");
         assert_eq!(json, yaml);
-        assert!(first[1].contents.starts_with("openapi: 3.1.0\n"));
+        // The version is a string: quoted, so that no YAML reader takes it
+        // for a number.
+        assert!(first[1].contents.starts_with("openapi: \"3.1.0\"\n"));
     }
 
     #[test]
