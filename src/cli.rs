@@ -266,6 +266,12 @@ pub enum UsageError {
 }
 
 impl Config {
+    /// Where a command writes: its own `--out` when given, otherwise the
+    /// configuration's output directory.
+    pub fn output_dir_or(&self, out: Option<&Path>) -> PathBuf {
+        out.map_or_else(|| self.output_dir.clone(), Path::to_path_buf)
+    }
+
     /// Resolves the configuration file and command-line overrides.
     pub fn from_cli(cli: &Cli) -> Result<Config, UsageError> {
         let explicit = cli.config.clone();

@@ -243,10 +243,7 @@ fn migrations_command(config: &Config, args: &MigrationsArgs) -> anyhow::Result<
         Ok(loaded) => loaded,
         Err(outcome) => return Ok(outcome),
     };
-    let out_dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| config.output_dir.clone());
+    let out_dir = config.output_dir_or(args.out.as_deref());
     let existing = read_existing(&out_dir)?;
     let templates = Templates::load(config.templates.as_deref())?;
     let version = args
@@ -323,10 +320,7 @@ fn migrations_command(config: &Config, args: &MigrationsArgs) -> anyhow::Result<
 pub use crate::introspect::mask_url;
 
 fn apply(config: &Config, args: &ApplyArgs) -> anyhow::Result<Outcome> {
-    let out_dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| config.output_dir.clone());
+    let out_dir = config.output_dir_or(args.out.as_deref());
     let directory = out_dir.join(migrations::DIRECTORY);
     let masked = mask_url(&args.database_url);
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -685,10 +679,7 @@ fn rls(config: &Config, args: &RlsArgs) -> anyhow::Result<Outcome> {
         .into_iter()
         .filter(|f| args.matrix || f.path.starts_with("rls"))
         .collect();
-    let out_dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| config.output_dir.clone());
+    let out_dir = config.output_dir_or(args.out.as_deref());
     let summary = write_outputs(&out_dir, &files)?;
     report_written(&out_dir, &files, summary);
     Ok(Outcome::Clean)
@@ -702,9 +693,7 @@ fn emit_one(config: &Config, emitter: Emitter, out: Option<&Path>) -> anyhow::Re
     };
     let templates = Templates::load(config.templates.as_deref())?;
     let files = render(config, &loaded, &templates, emitter)?;
-    let out_dir = out
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| config.output_dir.clone());
+    let out_dir = config.output_dir_or(out);
     let summary = write_outputs(&out_dir, &files)?;
     report_written(&out_dir, &files, summary);
     Ok(Outcome::Clean)
@@ -731,7 +720,7 @@ struct AllWork<'a> {
 }
 
 /// One of `gen all`'s independent jobs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 enum AllJob {
     Emit(Emitter),
     Migrations,
@@ -788,10 +777,12 @@ impl AllWork<'_> {
                     let (jobs, next) = (&jobs, &next);
                     scope.spawn(move || {
                         let mut results = JobResults::new();
-                        while let Some(&job) = jobs.get(next.fetch_add(1, Ordering::SeqCst)) {
+                        loop {
+                            let index = next.fetch_add(1, Ordering::SeqCst);
+                            let Some(&job) = jobs.get(index) else { break };
                             let result = self.run_job(job, &mut worker);
                             let failed = result.is_err();
-                            results.push((job, result));
+                            results.push((index, result));
                             if failed {
                                 break;
                             }
@@ -815,20 +806,17 @@ impl AllWork<'_> {
         };
         let mut errors: Vec<(usize, anyhow::Error)> = Vec::new();
         for (worker, results) in finished {
-            for (job, result) in results {
+            for (index, result) in results {
                 match result {
                     Ok(JobOutput::Files) => {}
                     Ok(JobOutput::MigrationNote(note)) => report.migration_note = note,
                     Ok(JobOutput::Diagnostics(counts)) => report.counts = counts,
-                    Err(error) => {
-                        let position = jobs.iter().position(|&j| j == job);
-                        errors.push((position.unwrap_or(usize::MAX), error));
-                    }
+                    Err(error) => errors.push((index, error)),
                 }
             }
             staging.absorb(worker);
         }
-        match errors.into_iter().min_by_key(|(position, _)| *position) {
+        match errors.into_iter().min_by_key(|(index, _)| *index) {
             Some((_, error)) => Err(error),
             None => Ok(report),
         }
@@ -884,8 +872,9 @@ impl AllWork<'_> {
     }
 }
 
-/// What a thread of `gen all` did: each job it ran and how that went.
-type JobResults = Vec<(AllJob, anyhow::Result<JobOutput>)>;
+/// What a thread of `gen all` did: the index of each job it ran and how
+/// that went.
+type JobResults = Vec<(usize, anyhow::Result<JobOutput>)>;
 
 /// Every emitter, then the migrations: the main job.
 fn all(config: &Config, args: &AllArgs) -> anyhow::Result<Outcome> {
@@ -903,10 +892,7 @@ fn all(config: &Config, args: &AllArgs) -> anyhow::Result<Outcome> {
         Err(outcome) => return Ok(outcome),
     };
     let templates = templates?;
-    let out_dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| config.output_dir.clone());
+    let out_dir = config.output_dir_or(args.out.as_deref());
     // Templates are compiled once for every emitter, the schema realised
     // once, and each emitter's files staged on disk as soon as they are
     // rendered. The emitters, the migration plan and the lint summary are

@@ -219,10 +219,7 @@ fn check_outputs(config: &Config, args: &CheckArgs) -> anyhow::Result<Outcome> {
         Ok(loaded) => loaded,
         Err(outcome) => return Ok(outcome),
     };
-    let out_dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| config.output_dir.clone());
+    let out_dir = config.output_dir_or(args.out.as_deref());
     let templates = Templates::load(config.templates.as_deref())?;
     let mut findings = Vec::new();
     let mut checked = 0usize;

@@ -109,13 +109,11 @@ impl<'a> Document<'a> {
     /// per-table part once per rendering and dropping it once written, so
     /// that the whole document is never in memory.
     pub fn write(&self, json: &mut dyn Write, yaml: &mut dyn Write) -> Result<(), EmitError> {
-        let mut json = std::io::BufWriter::with_capacity(1 << 16, json);
-        serde_json::to_writer_pretty(&mut json, self).map_err(json_error)?;
+        // The sink buffers its writers, so serde's small writes go to them
+        // directly.
+        serde_json::to_writer_pretty(&mut *json, self).map_err(json_error)?;
         json.write_all(b"\n").map_err(json_error)?;
-        json.flush().map_err(json_error)?;
-        let mut yaml = std::io::BufWriter::with_capacity(1 << 16, yaml);
-        serde_saphyr::to_io_writer(&mut yaml, self).map_err(yaml_error)?;
-        yaml.flush().map_err(yaml_error)
+        serde_saphyr::to_io_writer(&mut &mut *yaml, self).map_err(yaml_error)
     }
 }
 
