@@ -458,16 +458,23 @@ impl Staging {
         let parent = path.parent().unwrap_or(&self.dir);
         std::fs::create_dir_all(parent)
             .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", parent.display()))?;
-        tempfile::Builder::new()
-            .prefix(".gen-")
-            .suffix(".tmp")
-            .tempfile_in(parent)
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot create a temporary file in {}: {e}",
-                    parent.display()
-                )
-            })
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".gen-").suffix(".tmp");
+        // tempfile creates files readable by their owner alone, which the
+        // rename would carry over to the outputs; they get the mode any new
+        // file gets instead (0666 less the umask), as a web server or a
+        // container build that serves or copies them expects.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        builder.tempfile_in(parent).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create a temporary file in {}: {e}",
+                parent.display()
+            )
+        })
     }
 
     /// A written temporary file, to be renamed to `path` on commit.

@@ -130,3 +130,24 @@ fn a_fifty_megabyte_document_is_refused_with_the_limit() {
     );
     assert!(started.elapsed().as_secs() < 5, "refused quickly");
 }
+
+/// Outputs get the mode of any new file (0666 less the umask), not the
+/// owner-only mode of the temporary files they are renamed from, so that a
+/// web server or a container build can read them.
+#[cfg(unix)]
+#[test]
+fn outputs_have_the_mode_of_a_newly_created_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, _) = project();
+    let reference = dir.path().join("reference");
+    std::fs::File::create(&reference).unwrap();
+    let expected = std::fs::metadata(&reference).unwrap().permissions().mode() & 0o777;
+    assert_ne!(expected & 0o400, 0, "the umask leaves files readable");
+    // The first run wrote every file; the second rewrites the changed ones.
+    assert!(gen_all(dir.path()).status().unwrap().success());
+    let outputs = files_under(&dir.path().join("out"));
+    for path in outputs.keys() {
+        let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, expected, "{path} has mode {mode:o}");
+    }
+}
