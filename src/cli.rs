@@ -24,9 +24,12 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Documents to read (files, or directories of .md files), in precedence
-    /// order. Overrides the configuration's `sources`.
-    #[arg(long, global = true, value_name = "PATH", num_args = 1..)]
+    /// Document to read (a file, or a directory of .md files); repeat for
+    /// more, in precedence order. Overrides the configuration's `sources`.
+    // One path per flag, so that the flag can go before the command too:
+    // with several values per flag, `gen --docs a.md lint` read `lint` as
+    // a document.
+    #[arg(long, global = true, value_name = "PATH", action = clap::ArgAction::Append)]
     pub docs: Vec<PathBuf>,
 
     /// Directory of `*.tera` templates that replace the embedded ones by name.

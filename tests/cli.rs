@@ -224,6 +224,53 @@ fn config_sources_and_overrides_apply() {
     assert_eq!(price["nullable"], false);
 }
 
+/// `--docs` takes one path per flag, so it may come before the command
+/// (where a multi-value flag would swallow the command's name) and is
+/// repeated for several documents, which are all read.
+#[test]
+fn docs_goes_before_or_after_the_command_and_repeats() {
+    let dir = tempfile::tempdir().unwrap();
+    let items = dir.path().join("items.md");
+    let tags = dir.path().join("tags.md");
+    fs::write(
+        &items,
+        "## 1. ITEMS (1 columns)\n| Column | Type | Nullable | Description |\n|---|---|---|---|\n| id | uuid | NO | Primary key |\n",
+    )
+    .unwrap();
+    fs::write(
+        &tags,
+        "## 1. TAGS (1 columns)\n| Column | Type | Nullable | Description |\n|---|---|---|---|\n| id | uuid | NO | Primary key |\n",
+    )
+    .unwrap();
+    let before = gen_cmd()
+        .arg("--docs")
+        .arg(&items)
+        .arg("--docs")
+        .arg(&tags)
+        .args(["schema", "--format", "json"])
+        .output()
+        .unwrap();
+    let after = gen_cmd()
+        .args(["schema", "--format", "json", "--docs"])
+        .arg(&items)
+        .arg("--docs")
+        .arg(&tags)
+        .output()
+        .unwrap();
+    for output in [&before, &after] {
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let tables: Vec<&String> = value["tables"].as_object().unwrap().keys().collect();
+        assert_eq!(tables, ["items", "tags"]);
+    }
+    assert_eq!(before.stdout, after.stdout);
+}
+
 /// A documents directory and an output directory for migration runs.
 struct MigrationProject {
     dir: tempfile::TempDir,
