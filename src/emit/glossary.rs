@@ -16,6 +16,7 @@
 //! (a name extended by a trailing participle, as `model`/`model_used`, or
 //! two names from one of the small time-field synonym groups below).
 
+use super::templates::context_of_texts;
 use super::{EmitContext, EmitError, Ending, OutputFile, OutputSink, Templates, render_into};
 use crate::model::inflect::singular;
 use crate::model::{Column, Documentation, MentionKind, PgType, Schema, Source, Table};
@@ -420,12 +421,21 @@ pub fn emit_into(
     sink: &mut dyn OutputSink,
 ) -> Result<(), EmitError> {
     let glossary = build(context.schema)?;
+    check_knowledge_table(context.schema)?;
+    let rendered = render_entries(
+        &glossary,
+        context.templates,
+        &EntryRenderings {
+            markdown: true,
+            sql: true,
+        },
+    )?;
     render_into(
         sink,
         "glossary/glossary.md",
         context.templates,
         "glossary.md.tera",
-        &markdown_context(&glossary),
+        &markdown_context(&glossary, rendered.sections, context.templates),
         Ending::Newline,
     )?;
     sink.stream(&["glossary/glossary.jsonl"], &mut |writers| {
@@ -436,7 +446,7 @@ pub fn emit_into(
         "glossary/glossary.sql",
         context.templates,
         "glossary.sql.tera",
-        &sql_context(&glossary, context.schema, options)?,
+        &sql_context(&glossary, rendered.rows, options, context.templates),
         Ending::Newline,
     )
 }
@@ -1310,11 +1320,20 @@ fn write_error(source: std::io::Error) -> EmitError {
     }
 }
 
-/// What the templates see of an entry.
+/// What the templates see of an entry: its JSONL keys and what the
+/// templates compute from them. The keys are spelt out rather than
+/// flattened from `Entry`, which serde serialises through a slower path.
 #[derive(Serialize)]
 struct EntryView<'a> {
-    #[serde(flatten)]
-    entry: &'a Entry,
+    kind: EntryKind,
+    name: &'a str,
+    definition: &'a Option<String>,
+    types: &'a [TypeUse],
+    tables: &'a [TableRef],
+    enum_values: &'a [ValueSet],
+    notes: &'a [Note],
+    sources: &'a [String],
+    content_hash: &'a str,
     title: String,
     anchor: String,
     tags: Vec<String>,
@@ -1335,8 +1354,17 @@ impl<'a> EntryView<'a> {
                 .filter(|n| n.category == category)
                 .collect::<Vec<_>>()
         };
+        let content = &entry.content;
         EntryView {
-            entry,
+            kind: content.kind,
+            name: &content.name,
+            definition: &content.definition,
+            types: &content.types,
+            tables: &content.tables,
+            enum_values: &content.enum_values,
+            notes: &content.notes,
+            sources: &content.sources,
+            content_hash: &entry.content_hash,
             title: entry.title(),
             anchor: anchor(entry.content.kind, &entry.content.name),
             tags: tags(entry),
@@ -1386,42 +1414,123 @@ fn tags(entry: &Entry) -> Vec<String> {
     tags
 }
 
-fn views(glossary: &Glossary) -> (Vec<EntryView<'_>>, Vec<EntryView<'_>>) {
-    (
-        glossary.fields().map(EntryView::new).collect(),
-        glossary.tables().map(EntryView::new).collect(),
-    )
+/// The templates that render one entry, each on its own.
+const ENTRY_MARKDOWN: &str = "glossary-entry.md.tera";
+const ENTRY_SQL: &str = "glossary-entry.sql.tera";
+
+/// Which renderings of each entry [`render_entries`] makes.
+struct EntryRenderings {
+    /// Through `glossary-entry.md.tera`.
+    markdown: bool,
+    /// Through `glossary-entry.sql.tera`.
+    sql: bool,
+}
+
+/// Every entry's Markdown sections, in entry order, fields then tables.
+#[derive(Default)]
+struct Sections {
+    fields: Vec<String>,
+    tables: Vec<String>,
+}
+
+/// The entries as the entry templates render them.
+#[derive(Default)]
+struct RenderedEntries {
+    sections: Sections,
+    /// One `VALUES` row per entry, in entry order.
+    rows: Vec<String>,
+}
+
+/// Renders each entry on its own, both renderings from one template
+/// context, so that only one entry is ever held as template values: as
+/// values, the entries of ten thousand tables took about 100 MB per
+/// rendering, where the rendered text takes half that for both.
+fn render_entries(
+    glossary: &Glossary,
+    templates: &Templates,
+    wanted: &EntryRenderings,
+) -> Result<RenderedEntries, EmitError> {
+    let mut rendered = RenderedEntries::default();
+    if wanted.sql {
+        rendered.rows.reserve(glossary.entries.len());
+    }
+    for entry in &glossary.entries {
+        let mut context = tera::Context::new();
+        context.insert("e", &EntryView::new(entry));
+        if wanted.markdown {
+            let section = templates.render(ENTRY_MARKDOWN, &context)?;
+            match entry.content.kind {
+                EntryKind::Field => rendered.sections.fields.push(section),
+                EntryKind::Table => rendered.sections.tables.push(section),
+            }
+        }
+        if wanted.sql {
+            rendered.rows.push(templates.render(ENTRY_SQL, &context)?);
+        }
+    }
+    Ok(rendered)
 }
 
 pub fn render_markdown(glossary: &Glossary, templates: &Templates) -> Result<String, EmitError> {
-    let mut out = templates.render("glossary.md.tera", &markdown_context(glossary))?;
+    let rendered = render_entries(
+        glossary,
+        templates,
+        &EntryRenderings {
+            markdown: true,
+            sql: false,
+        },
+    )?;
+    let context = markdown_context(glossary, rendered.sections, templates);
+    let mut out = templates.render("glossary.md.tera", &context)?;
     if !out.ends_with('\n') {
         out.push('\n');
     }
     Ok(out)
 }
 
-fn markdown_context(glossary: &Glossary) -> tera::Context {
-    let (fields, tables) = views(glossary);
-    let mut context = tera::Context::new();
+fn markdown_context(
+    glossary: &Glossary,
+    sections: Sections,
+    templates: &Templates,
+) -> tera::Context {
+    let mut context = context_of_texts(vec![
+        ("field_sections", sections.fields),
+        ("table_sections", sections.tables),
+    ]);
+    let anchored = |entry: &Entry| {
+        (
+            entry.content.name.clone(),
+            anchor(entry.content.kind, &entry.content.name),
+        )
+    };
     context.insert(
         "inconsistent_fields",
-        &fields
-            .iter()
-            .filter(|f| !f.inconsistencies.is_empty())
-            .map(|f| (&f.entry.content.name, &f.anchor))
+        &glossary
+            .fields()
+            .filter(|f| f.inconsistencies().next().is_some())
+            .map(anchored)
             .collect::<Vec<_>>(),
     );
     context.insert(
         "clustered_tables",
-        &tables
-            .iter()
-            .filter(|t| t.entry.content.tables.len() > 1)
-            .map(|t| (&t.entry.content.name, &t.anchor))
+        &glossary
+            .tables()
+            .filter(|t| t.content.tables.len() > 1)
+            .map(anchored)
             .collect::<Vec<_>>(),
     );
-    context.insert("fields", &fields);
-    context.insert("tables", &tables);
+    // The embedded template prints the sections; a replacement may want
+    // the entries, which are template values only then (see above).
+    if !templates.is_embedded("glossary.md.tera") {
+        context.insert(
+            "fields",
+            &glossary.fields().map(EntryView::new).collect::<Vec<_>>(),
+        );
+        context.insert(
+            "tables",
+            &glossary.tables().map(EntryView::new).collect::<Vec<_>>(),
+        );
+    }
     context
 }
 
@@ -1436,23 +1545,26 @@ pub fn render_sql(
     options: &GlossaryOptions,
     templates: &Templates,
 ) -> Result<String, EmitError> {
-    let mut out = templates.render(
-        "glossary.sql.tera",
-        &sql_context(glossary, schema, options)?,
+    check_knowledge_table(schema)?;
+    let rendered = render_entries(
+        glossary,
+        templates,
+        &EntryRenderings {
+            markdown: false,
+            sql: true,
+        },
     )?;
+    let context = sql_context(glossary, rendered.rows, options, templates);
+    let mut out = templates.render("glossary.sql.tera", &context)?;
     if !out.ends_with('\n') {
         out.push('\n');
     }
     Ok(out)
 }
 
-/// What `glossary.sql.tera` reads; fails when the documents define the
-/// knowledge table without the columns the script writes.
-fn sql_context(
-    glossary: &Glossary,
-    schema: &Schema,
-    options: &GlossaryOptions,
-) -> Result<tera::Context, EmitError> {
+/// Fails when the documents define the knowledge table without the
+/// columns the script writes.
+fn check_knowledge_table(schema: &Schema) -> Result<(), EmitError> {
     if let Some(table) = schema.tables.get(KNOWLEDGE_TABLE)
         && table.is_documented()
     {
@@ -1471,13 +1583,31 @@ fn sql_context(
             });
         }
     }
-    let entries: Vec<EntryView<'_>> = glossary.entries.iter().map(EntryView::new).collect();
-    let mut context = tera::Context::new();
+    Ok(())
+}
+
+/// What `glossary.sql.tera` reads.
+fn sql_context(
+    glossary: &Glossary,
+    rows: Vec<String>,
+    options: &GlossaryOptions,
+    templates: &Templates,
+) -> tera::Context {
+    let mut context = context_of_texts(vec![("rows", rows)]);
     context.insert("table", KNOWLEDGE_TABLE);
     context.insert("category", &options.category);
     context.insert("source", KNOWLEDGE_SOURCE);
-    context.insert("entries", &entries);
-    Ok(context)
+    if !templates.is_embedded("glossary.sql.tera") {
+        context.insert(
+            "entries",
+            &glossary
+                .entries
+                .iter()
+                .map(EntryView::new)
+                .collect::<Vec<_>>(),
+        );
+    }
+    context
 }
 
 #[cfg(test)]
@@ -1913,5 +2043,47 @@ mod tests {
         .unwrap();
         assert!(sql.contains("k.category = 'docs'"));
         assert!(!sql.contains(DEFAULT_CATEGORY));
+    }
+
+    /// Entries are rendered one by one through the entry templates; a
+    /// replacement of either whole-file template still gets every entry
+    /// as values, and a replacement entry template changes every section.
+    #[test]
+    fn replacement_templates_get_the_entries_or_replace_each_section() {
+        let schema = schema_of(DOC);
+        let glossary = build(&schema).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("glossary.md.tera"),
+            "{% for e in fields %}{{ e.name }}:{{ e.anchor }} {% endfor %}|{{ tables | length }}",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("glossary.sql.tera"),
+            "{% for e in entries %}{{ e.title | sql_literal }};{% endfor %}",
+        )
+        .unwrap();
+        let templates = Templates::load(Some(dir.path())).unwrap();
+        let md = render_markdown(&glossary, &templates).unwrap();
+        assert!(md.contains("priority:field-priority "), "{md}");
+        assert!(
+            md.ends_with(&format!("|{}\n", glossary.tables().count())),
+            "{md}"
+        );
+        let sql = render_sql(&glossary, &schema, &GlossaryOptions::default(), &templates).unwrap();
+        assert!(sql.contains("'field:priority';"), "{sql}");
+        assert!(sql.contains("'table:stores';"), "{sql}");
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("glossary-entry.md.tera"),
+            "* {{ e.kind }} {{ e.name }}\n",
+        )
+        .unwrap();
+        let templates = Templates::load(Some(dir.path())).unwrap();
+        let md = render_markdown(&glossary, &templates).unwrap();
+        assert!(md.contains("\n* field priority\n"), "{md}");
+        assert!(md.contains("\n* table stores\n"), "{md}");
+        assert!(!md.contains("### `priority`"), "{md}");
     }
 }

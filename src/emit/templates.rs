@@ -41,6 +41,14 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../templates/glossary.sql.tera"),
     ),
     (
+        "glossary-entry.md.tera",
+        include_str!("../../templates/glossary-entry.md.tera"),
+    ),
+    (
+        "glossary-entry.sql.tera",
+        include_str!("../../templates/glossary-entry.sql.tera"),
+    ),
+    (
         "consolidation.md.tera",
         include_str!("../../templates/consolidation.md.tera"),
     ),
@@ -219,6 +227,21 @@ fn string_arg<'a>(value: &'a Value, filter: &str) -> tera::Result<&'a str> {
     value
         .as_str()
         .ok_or_else(|| tera::Error::msg(format!("{filter} expects a string, got {value}")))
+}
+
+/// A template context holding lists of rendered text (statements, glossary
+/// sections), moved into it rather than copied as `Context::insert` would:
+/// together they are as large as the output.
+pub(crate) fn context_of_texts(lists: Vec<(&str, Vec<String>)>) -> tera::Context {
+    let values: serde_json::Map<String, Value> = lists
+        .into_iter()
+        .map(|(name, texts)| {
+            let texts = texts.into_iter().map(Value::String).collect();
+            (name.to_owned(), Value::Array(texts))
+        })
+        .collect();
+    // An object is always a valid context, so this never falls back.
+    tera::Context::from_value(Value::Object(values)).unwrap_or_default()
 }
 
 fn register_filters(tera: &mut Tera) {
