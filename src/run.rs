@@ -293,13 +293,13 @@ fn migrations_command(config: &Config, args: &MigrationsArgs) -> anyhow::Result<
         }
         Plan::Write {
             files,
-            changes,
+            summary: changes,
             up_name,
         } => {
             if args.check {
                 eprintln!(
                     "the documents changed and no migration captures it ({} change(s)); run `gen migrations`",
-                    changes.len()
+                    changes.count
                 );
                 return Ok(Outcome::Findings);
             }
@@ -307,7 +307,7 @@ fn migrations_command(config: &Config, args: &MigrationsArgs) -> anyhow::Result<
             eprintln!(
                 "wrote {} with {} change(s) into {} ({} file(s) written, {} unchanged)",
                 up_name,
-                changes.len(),
+                changes.count,
                 out_dir.join(migrations::DIRECTORY).display(),
                 summary.written,
                 summary.unchanged
@@ -853,12 +853,12 @@ impl AllWork<'_> {
                 Ok(Plan::Write {
                     files: migration_files,
                     up_name,
-                    changes,
+                    summary,
                 }) => {
                     for file in &migration_files {
                         staging.stage(file)?;
                     }
-                    format!("migrations: wrote {up_name} ({} change(s))", changes.len())
+                    format!("migrations: wrote {up_name} ({} change(s))", summary.count)
                 }
                 Ok(Plan::Refused { destructive }) => {
                     let steps: Vec<String> = destructive.iter().map(|c| c.describe()).collect();

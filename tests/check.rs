@@ -84,8 +84,8 @@ fn documented() -> Schema {
 /// The text of a document line, to check independently of the model that an
 /// item points at a line about its object.
 fn doc_line(source: &Source) -> String {
-    let bytes = std::fs::read(support::root().join(&source.file)).unwrap();
-    let (file, _) = schemagen::source::SourceFile::decode(&source.file, &bytes);
+    let bytes = std::fs::read(support::root().join(&*source.file)).unwrap();
+    let (file, _) = schemagen::source::SourceFile::decode(&*source.file, &bytes);
     file.text
         .lines()
         .nth(source.line as usize - 1)
@@ -286,7 +286,7 @@ async fn check_mutation(base: &str, mutation: &Mutation, schema: &Schema) {
     match mutation.source {
         Some(expected) => {
             let expected = expected(schema);
-            assert_eq!(item["source"]["file"], expected.file.as_str(), "{context}");
+            assert_eq!(item["source"]["file"], &*expected.file, "{context}");
             assert_eq!(item["source"]["line"], expected.line, "{context}");
             let line = doc_line(&expected);
             assert!(

@@ -107,7 +107,7 @@ fn declared_groups_and_the_double_definition_are_found() {
             evidence.recommendation.as_ref().unwrap().text,
             recommendation
         );
-        assert_eq!(evidence.source.as_ref().unwrap().file, MASTER);
+        assert_eq!(evidence.source.as_ref().unwrap().file.as_ref(), MASTER);
     }
     // What the recommendations say decides the plan.
     let step = |table: &str| {
@@ -129,10 +129,10 @@ fn declared_groups_and_the_double_definition_are_found() {
     assert_eq!(cost.signals, [SignalKind::DoubleDefinition]);
     assert_eq!(cost.score, 1.0);
     let conflict = &cost.definition_conflicts[0];
-    assert_eq!(conflict.winner.file, JAVARI);
+    assert_eq!(conflict.winner.file.as_ref(), JAVARI);
     assert_eq!(conflict.others.len(), 1);
     let other = &conflict.others[0];
-    assert_eq!(other.source.file, MASTER);
+    assert_eq!(other.source.file.as_ref(), MASTER);
     let only_markdown: Vec<&str> = other
         .mapping
         .only_in_from

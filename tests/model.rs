@@ -13,7 +13,7 @@ fn forty_tables_are_documented_fifteen_markdown_twenty_six_sql_one_in_both() {
     let defined_in = |file: &str| {
         documented
             .iter()
-            .filter(|t| t.definitions.iter().any(|d| d.file == file))
+            .filter(|t| t.definitions.iter().any(|d| &*d.file == file))
             .count()
     };
     assert_eq!(defined_in(support::MASTER), 15);
@@ -288,7 +288,7 @@ fn every_fact_has_a_line_in_its_file() {
     };
     let (javari, master) = (lines(support::JAVARI), lines(support::MASTER));
     let within = |s: &schemagen::model::Source| {
-        let max = if s.file == support::JAVARI {
+        let max = if &*s.file == support::JAVARI {
             javari
         } else {
             master

@@ -104,7 +104,7 @@ pub struct EmitContext<'a> {
     realized: OnceLock<(Schema, Vec<Diagnostic>)>,
     /// The script from an empty database to the realised schema, titled
     /// [`sql::SCHEMA_TITLE`], rendered on first use (or its error).
-    initial_script: OnceLock<Result<String, String>>,
+    initial_script: OnceLock<Result<(String, sql::ChangeSummary), String>>,
 }
 
 impl<'a> EmitContext<'a> {
@@ -136,6 +136,15 @@ impl<'a> EmitContext<'a> {
     /// The body of `sql/schema.sql`: the script from an empty database,
     /// which a first migration repeats under its own title.
     pub fn initial_script(&self) -> Result<&str, TemplateError> {
+        self.initial_script_and_summary()
+            .map(|(text, _)| text.as_str())
+    }
+
+    /// [`EmitContext::initial_script`] and a summary of its changes, so
+    /// that a first migration need not diff the schema again.
+    pub fn initial_script_and_summary(
+        &self,
+    ) -> Result<&(String, sql::ChangeSummary), TemplateError> {
         self.initial_script
             .get_or_init(|| {
                 sql::initial_script(
@@ -149,7 +158,7 @@ impl<'a> EmitContext<'a> {
                     other => other.to_string(),
                 })
             })
-            .as_deref()
+            .as_ref()
             .map_err(|message| TemplateError::Tera(message.clone()))
     }
 }

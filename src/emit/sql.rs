@@ -24,9 +24,8 @@ pub struct Script<'a> {
 
 pub fn render_script(script: &Script<'_>, templates: &Templates) -> Result<String, TemplateError> {
     let statements = render_statements(script.changes, templates)?;
-    let mut context = tera::Context::new();
+    let mut context = super::templates::context_of_texts(vec![("statements", statements)]);
     context.insert("title", script.title);
-    context.insert("statements", &statements);
     // The embedded script template prints the statements; a replacement may
     // want the changes. They are put in the context only then: as template
     // values, the changes of a large schema take hundreds of megabytes.
@@ -105,15 +104,16 @@ pub fn prelude(
 /// The title of `sql/schema.sql`'s script.
 pub const SCHEMA_TITLE: &str = "Complete schema for a fresh database";
 
-/// The script from an empty database to `realized`, titled `title`.
+/// The script from an empty database to `realized`, titled `title`, with
+/// a summary of its changes, which are dropped once rendered.
 pub(crate) fn initial_script(
     realized: &Schema,
     title: &str,
     options: &EmitOptions,
     templates: &Templates,
-) -> Result<String, TemplateError> {
+) -> Result<(String, ChangeSummary), TemplateError> {
     let changes = diff(&Schema::default(), realized);
-    render_script(
+    let text = render_script(
         &Script {
             title,
             changes: &changes,
@@ -121,7 +121,33 @@ pub(crate) fn initial_script(
             epilogue: None,
         },
         templates,
-    )
+    )?;
+    Ok((text, ChangeSummary::of(changes)))
+}
+
+/// How many changes a script makes, and the first few of them, for
+/// messages: a script from an empty database has a hundred thousand
+/// changes at ten thousand tables, too many to keep for a count.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeSummary {
+    pub count: usize,
+    /// The first [`ChangeSummary::FIRST`] changes, in script order.
+    pub first: Vec<Change>,
+}
+
+impl ChangeSummary {
+    /// How many changes messages list before "and N more".
+    pub const FIRST: usize = 5;
+
+    pub fn of(mut changes: Vec<Change>) -> ChangeSummary {
+        let count = changes.len();
+        changes.truncate(Self::FIRST);
+        changes.shrink_to_fit();
+        ChangeSummary {
+            count,
+            first: changes,
+        }
+    }
 }
 
 /// A script rendered under `from` with the title `to` instead, when the
@@ -151,7 +177,7 @@ pub fn full_ddl_realized(
     options: &EmitOptions,
     templates: &Templates,
 ) -> Result<String, TemplateError> {
-    let body = initial_script(realized, SCHEMA_TITLE, options, templates)?;
+    let (body, _) = initial_script(realized, SCHEMA_TITLE, options, templates)?;
     Ok(in_transaction(&body))
 }
 

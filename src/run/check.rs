@@ -13,6 +13,7 @@ use crate::diag::{self, Code, Diagnostic, Format, RenderOptions, Span};
 use crate::diff::drift::{DriftItem, drift_items};
 use crate::diff::{Change, DiffOptions, diff_with};
 use crate::emit::migrations::{self, MigrationError, MigrationRequest, Plan};
+use crate::emit::sql::ChangeSummary;
 use crate::emit::{Emitter, Templates};
 use crate::introspect::{IntrospectOptions, introspect};
 use crate::model::Schema;
@@ -269,19 +270,23 @@ fn check_outputs(config: &Config, args: &CheckArgs) -> anyhow::Result<Outcome> {
         1,
         1,
     );
-    match migrations::plan(
+    let planned = migrations::plan(
         &loaded.schema,
         &existing,
         &request,
         &config.emit_options(),
         &templates,
-    ) {
-        Ok(Plan::UpToDate) => {}
-        Ok(Plan::Write { changes, .. })
-        | Ok(Plan::Refused {
-            destructive: changes,
-        }) => {
-            let steps: Vec<String> = changes.iter().take(5).map(Change::describe).collect();
+    );
+    // The changes no migration captures, if any.
+    let behind = planned.map(|plan| match plan {
+        Plan::UpToDate => None,
+        Plan::Write { summary, .. } => Some(summary),
+        Plan::Refused { destructive } => Some(ChangeSummary::of(destructive)),
+    });
+    match behind {
+        Ok(None) => {}
+        Ok(Some(summary)) => {
+            let steps: Vec<String> = summary.first.iter().map(Change::describe).collect();
             findings.push(
                 Diagnostic::error(
                     Code::MigrationsBehind,
@@ -290,8 +295,8 @@ fn check_outputs(config: &Config, args: &CheckArgs) -> anyhow::Result<Outcome> {
                         "the documents changed and no migration in {} captures it: {}{}",
                         migrations_dir.display(),
                         steps.join("; "),
-                        if changes.len() > 5 {
-                            format!("; and {} more", changes.len() - 5)
+                        if summary.count > summary.first.len() {
+                            format!("; and {} more", summary.count - summary.first.len())
                         } else {
                             String::new()
                         }

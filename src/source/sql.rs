@@ -51,9 +51,10 @@ pub fn read_block(block: &str, first_line: u32, file: &SourceFile) -> SqlFacts {
             return facts;
         }
     };
+    let file_name: std::sync::Arc<str> = std::sync::Arc::from(file.display_path.as_str());
     for statement in statements {
         let line = first_line + statement.line - 1;
-        let source = Source::new(&file.display_path, line);
+        let source = Source::shared(&file_name, line);
         match Parser::parse_sql(&PostgreSqlDialect {}, statement.text) {
             Ok(parsed) => {
                 for parsed_statement in parsed {
@@ -393,7 +394,7 @@ fn lower_create_table(
     for def in &create.columns {
         // Identifier spans are relative to the statement's own text.
         let column_line = source.line + (def.name.span.start.line.max(1) as u32) - 1;
-        let column_source = Source::new(&source.file, column_line);
+        let column_source = source.at_line(column_line);
         let column_name = def.name.value.clone();
         if let Err(reason) = validate_identifier(&column_name) {
             diagnostics.push(

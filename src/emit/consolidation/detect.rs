@@ -220,7 +220,7 @@ pub fn intent_of(text: &str, tables: &[String]) -> Intent {
 
 fn double_definitions(schema: &Schema, definitions: &Definitions, out: &mut Vec<Evidence>) {
     for table in schema.tables.values() {
-        let files: BTreeSet<&str> = table.definitions.iter().map(|s| s.file.as_str()).collect();
+        let files: BTreeSet<&str> = table.definitions.iter().map(|s| &*s.file).collect();
         if files.len() < 2 {
             continue;
         }

@@ -330,7 +330,7 @@ pub fn document<'a>(input: &OpenApiInput<'a>) -> Result<Document<'a>, EmitError>
 
 /// Title, version and where the description came from.
 fn info(tables: &[&Table]) -> Value {
-    let files: BTreeSet<&str> = tables.iter().map(|t| t.source.file.as_str()).collect();
+    let files: BTreeSet<&str> = tables.iter().map(|t| &*t.source.file).collect();
     let files: Vec<String> = files.iter().map(|f| format!("`{f}`")).collect();
     json!({
         "title": "Database REST API",
