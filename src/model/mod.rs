@@ -37,14 +37,6 @@ impl Source {
         }
     }
 
-    /// A line of a file whose name is already shared.
-    pub fn shared(file: &Arc<str>, line: u32) -> Self {
-        Source {
-            file: file.clone(),
-            line,
-        }
-    }
-
     /// Another line of the same file, sharing its name.
     pub fn at_line(&self, line: u32) -> Self {
         Source {

@@ -64,8 +64,6 @@ struct Walker<'a> {
     sql_total: Option<SqlGroup>,
     /// `(5)`: counts the CREATE TABLEs up to the next such heading.
     sql_groups: Vec<SqlGroup>,
-    /// The file's name, shared by every source the walk makes.
-    file_name: std::sync::Arc<str>,
 }
 
 impl<'a> Walker<'a> {
@@ -84,12 +82,11 @@ impl<'a> Walker<'a> {
             in_naming_conventions: false,
             sql_total: None,
             sql_groups: Vec::new(),
-            file_name: std::sync::Arc::from(file.display_path.as_str()),
         }
     }
 
     fn source(&self, line: u32) -> Source {
-        Source::shared(&self.file_name, line)
+        self.file.source(line)
     }
 
     fn diagnostic(&mut self, diagnostic: Diagnostic) {

@@ -10,7 +10,9 @@ pub mod markdown;
 pub mod sql;
 
 use crate::diag::{Code, Diagnostic, Span};
+use crate::model::Source;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// One document, cleaned, with a line index for turning byte offsets into
 /// line and column.
@@ -21,6 +23,9 @@ pub struct SourceFile {
     pub display_path: String,
     pub text: String,
     line_starts: Vec<usize>,
+    /// `display_path` once more, shared by every [`Source`] made from this
+    /// file: a schema of ten thousand tables has hundreds of thousands.
+    shared_path: Arc<str>,
 }
 
 impl SourceFile {
@@ -79,6 +84,7 @@ impl SourceFile {
             .collect();
         (
             SourceFile {
+                shared_path: Arc::from(display_path.as_str()),
                 display_path,
                 text,
                 line_starts,
@@ -107,6 +113,14 @@ impl SourceFile {
     pub fn span_at(&self, offset: usize) -> Span {
         let (line, column) = self.line_col(offset);
         Span::new(&self.display_path, line, column)
+    }
+
+    /// Where a fact on `line` of this file was written.
+    pub fn source(&self, line: u32) -> Source {
+        Source {
+            file: self.shared_path.clone(),
+            line,
+        }
     }
 
     pub fn span_line(&self, line: u32) -> Span {

@@ -51,10 +51,9 @@ pub fn read_block(block: &str, first_line: u32, file: &SourceFile) -> SqlFacts {
             return facts;
         }
     };
-    let file_name: std::sync::Arc<str> = std::sync::Arc::from(file.display_path.as_str());
     for statement in statements {
         let line = first_line + statement.line - 1;
-        let source = Source::shared(&file_name, line);
+        let source = file.source(line);
         match Parser::parse_sql(&PostgreSqlDialect {}, statement.text) {
             Ok(parsed) => {
                 for parsed_statement in parsed {

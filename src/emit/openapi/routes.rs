@@ -134,8 +134,7 @@ fn routes_in(documents: &Blocks<'_>) -> Vec<ApiRoute> {
                     text,
                     first_line,
                 } => {
-                    let source =
-                        |offset: usize| Source::new(&file.display_path, first_line + offset as u32);
+                    let source = |offset: usize| file.source(first_line + offset as u32);
                     for route in route_tree(text, &source) {
                         merge(&mut routes, route);
                     }
@@ -227,7 +226,7 @@ fn envelope_in(documents: &Blocks<'_>) -> Option<ResponseEnvelope> {
                     };
                     let example = EnvelopeExample {
                         example,
-                        source: Source::new(&file.display_path, *first_line),
+                        source: file.source(*first_line),
                     };
                     let slot = match outcome {
                         Outcome::Success => &mut envelope.success,
