@@ -1,11 +1,20 @@
 //! Tera templates: embedded in the binary, overridable file by file with
 //! `--templates DIR`. Everything that lands in SQL is escaped by the filters
 //! registered here, never by hand in a template.
+//!
+//! Compiling a template costs tera about half a microsecond per byte, so
+//! the embedded templates compile in groups, one per kind of output, the
+//! first time one of a group's templates is rendered: a command compiles
+//! only what it renders, and `gen all`'s jobs compile their own groups on
+//! their own threads. Overrides are compiled all together when they are
+//! loaded, so that a broken override is reported before anything runs and
+//! an override may import any template.
 
 use crate::model::PgType;
 use crate::model::physical::{EXTENSION_SCHEMA, quote_identifier};
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::OnceLock;
 use tera::{Tera, Value};
 
 /// The templates shipped with the binary: name and text.
@@ -96,8 +105,39 @@ impl From<tera::Error> for TemplateError {
     }
 }
 
+/// The embedded templates by group. A group holds every template its
+/// templates import (`ddl.sql.tera`'s macros are in the SQL group).
+const GROUPS: [&[&str]; 4] = [
+    &[
+        "ddl.sql.tera",
+        "migration.sql.tera",
+        "statement.sql.tera",
+        "prelude.up.sql.tera",
+        "prelude.down.sql.tera",
+        "rls.sql.tera",
+        "diff.sql.tera",
+    ],
+    &[
+        "glossary.md.tera",
+        "glossary.sql.tera",
+        "glossary-entry.md.tera",
+        "glossary-entry.sql.tera",
+    ],
+    &["consolidation.md.tera", "consolidation.sql.tera"],
+    &[
+        "rust/Cargo.toml.tera",
+        "rust/lib.rs.tera",
+        "rust/module.rs.tera",
+    ],
+];
+
 pub struct Templates {
-    tera: Tera,
+    /// With an override directory: every template, compiled at load.
+    together: Option<Tera>,
+    /// Without one: each group of [`GROUPS`], compiled when first used. A
+    /// failure is kept as its message, to be reported by every render that
+    /// needs the group.
+    groups: [OnceLock<Result<Tera, String>>; GROUPS.len()],
     /// Names replaced from the override directory.
     overridden: std::collections::BTreeSet<String>,
 }
@@ -107,28 +147,55 @@ impl Templates {
     /// replacing the one of the same name (`rust/lib.rs.tera` in a `rust`
     /// subdirectory).
     pub fn load(override_dir: Option<&Path>) -> Result<Templates, TemplateError> {
-        let mut tera = Tera::default();
+        let Some(dir) = override_dir else {
+            return Ok(Templates {
+                together: None,
+                groups: Default::default(),
+                overridden: Default::default(),
+            });
+        };
         let mut overridden = std::collections::BTreeSet::new();
         let mut sources: Vec<(String, String)> = EMBEDDED
             .iter()
             .map(|(name, text)| ((*name).to_owned(), (*text).to_owned()))
             .collect();
-        if let Some(dir) = override_dir {
-            for (name, path) in template_files(dir, "")? {
-                let text =
-                    std::fs::read_to_string(&path).map_err(|source| TemplateError::Read {
-                        path: path.display().to_string(),
-                        source,
-                    })?;
-                sources.retain(|(n, _)| *n != name);
-                overridden.insert(name.clone());
-                sources.push((name, text));
-            }
+        for (name, path) in template_files(dir, "")? {
+            let text = std::fs::read_to_string(&path).map_err(|source| TemplateError::Read {
+                path: path.display().to_string(),
+                source,
+            })?;
+            sources.retain(|(n, _)| *n != name);
+            overridden.insert(name.clone());
+            sources.push((name, text));
         }
-        tera.add_raw_templates(sources)?;
-        tera.autoescape_on(vec![]);
-        register_filters(&mut tera);
-        Ok(Templates { tera, overridden })
+        Ok(Templates {
+            together: Some(compile(sources)?),
+            groups: Default::default(),
+            overridden,
+        })
+    }
+
+    /// The compiled templates that hold `name`, compiling its group first
+    /// if this is the group's first use.
+    fn tera_for(&self, name: &str) -> Result<&Tera, TemplateError> {
+        if let Some(tera) = &self.together {
+            return Ok(tera);
+        }
+        let Some(index) = GROUPS.iter().position(|group| group.contains(&name)) else {
+            return Err(TemplateError::Tera(format!(
+                "there is no embedded template named {name}"
+            )));
+        };
+        let compiled = self.groups[index].get_or_init(|| {
+            let sources = EMBEDDED
+                .iter()
+                .filter(|(embedded, _)| GROUPS[index].contains(embedded))
+                .map(|(embedded, text)| (*embedded, *text));
+            compile(sources).map_err(|error| error.to_string())
+        });
+        compiled
+            .as_ref()
+            .map_err(|message| TemplateError::Tera(message.clone()))
     }
 
     /// Whether `name` is the embedded template rather than an override.
@@ -137,7 +204,7 @@ impl Templates {
     }
 
     pub fn render(&self, name: &str, context: &tera::Context) -> Result<String, TemplateError> {
-        let mut rendered = self.tera.render(name, context)?;
+        let mut rendered = self.tera_for(name)?.render(name, context)?;
         // tera starts every rendering with room for 2,000 bytes; a schema's
         // statements are rendered one by one and kept, so that room, unused
         // by most statements, would cost 250 MB at 10,000 tables.
@@ -159,7 +226,8 @@ impl Templates {
             inner: write,
             last: None,
         };
-        self.tera.render_to(name, context, &mut tracked)?;
+        self.tera_for(name)?
+            .render_to(name, context, &mut tracked)?;
         if ending == super::Ending::Newline && tracked.last != Some(b'\n') {
             tracked
                 .inner
@@ -168,6 +236,20 @@ impl Templates {
         }
         Ok(())
     }
+}
+
+/// Templates compiled together, with the SQL filters and no escaping.
+fn compile<I, N, C>(sources: I) -> Result<Tera, TemplateError>
+where
+    I: IntoIterator<Item = (N, C)>,
+    N: AsRef<str>,
+    C: AsRef<str>,
+{
+    let mut tera = Tera::default();
+    tera.add_raw_templates(sources)?;
+    tera.autoescape_on(vec![]);
+    register_filters(&mut tera);
+    Ok(tera)
 }
 
 /// A writer that remembers the last byte written through it.
@@ -360,8 +442,7 @@ mod tests {
 
     #[test]
     fn filters_escape_what_they_are_given() {
-        let templates = Templates::load(None).unwrap();
-        let mut tera = templates.tera;
+        let mut tera = compile(EMBEDDED.iter().copied()).unwrap();
         tera.add_raw_template(
             "t",
             "{{ a | sql_ident }} {{ b | sql_literal }} {{ c | sql_table }} {{ d | sql_type }} {{ e | sql_idents }}",
@@ -377,6 +458,30 @@ mod tests {
             tera.render("t", &context).unwrap(),
             "\"x\"\"; DROP TABLE users; --\" 'it''s' auth.users extensions.vector(3) id, \"user\""
         );
+    }
+
+    #[test]
+    fn every_embedded_template_is_in_one_group_that_compiles_on_its_own() {
+        for (name, _) in EMBEDDED {
+            let groups = GROUPS.iter().filter(|g| g.contains(name)).count();
+            assert_eq!(groups, 1, "{name} is in {groups} groups");
+        }
+        let templates = Templates::load(None).unwrap();
+        for group in GROUPS {
+            // The first template of each group compiles the group alone, so
+            // a missing import would fail here.
+            templates.tera_for(group[0]).unwrap();
+        }
+        let error = templates.tera_for("nonexistent.tera").err().unwrap();
+        assert!(error.to_string().contains("nonexistent.tera"), "{error}");
+    }
+
+    #[test]
+    fn a_broken_override_is_reported_when_loaded() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("glossary.md.tera"), "{% if %}").unwrap();
+        let error = Templates::load(Some(dir.path())).err().unwrap();
+        assert!(error.to_string().contains("glossary.md.tera"), "{error}");
     }
 
     #[test]
