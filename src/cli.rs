@@ -176,6 +176,9 @@ pub struct AllArgs {
     /// Allow destructive steps in a migration this run writes.
     #[arg(long)]
     pub allow_destructive: bool,
+    /// Print how long each phase and job took, and on which thread, to stderr.
+    #[arg(long)]
+    pub timings: bool,
 }
 
 #[derive(Debug, Args)]

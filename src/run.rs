@@ -3,8 +3,7 @@
 //! maps to an exit code, or an error (exit 2).
 
 use crate::cli::{
-    AllArgs, ApplyArgs, Cli, Command, Config, LintArgs, MigrationsArgs, ModelFormat, RlsArgs,
-    SchemaArgs,
+    ApplyArgs, Cli, Command, Config, LintArgs, MigrationsArgs, ModelFormat, RlsArgs, SchemaArgs,
 };
 use crate::diag::{self, Diagnostic, RenderOptions, Severity};
 use crate::emit::migrations::{self, Existing, MigrationError, MigrationRequest, Plan};
@@ -19,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+mod all;
 mod check;
 
 /// How a command ended, when it did not fail.
@@ -51,7 +51,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<Outcome> {
         Command::Migrations(args) => migrations_command(&config, args),
         Command::Apply(args) => apply(&config, args),
         Command::Rls(args) => rls(&config, args),
-        Command::All(args) => all(&config, args),
+        Command::All(args) => all::all(&config, args),
         Command::Emit(args) => emit_one(&config, args.emitter, args.out.as_deref()),
         Command::Openapi(args) => emit_one(&config, Emitter::OpenApi, args.out.as_deref()),
         Command::Glossary(args) => emit_one(&config, Emitter::Glossary, args.out.as_deref()),
@@ -714,234 +714,4 @@ fn report_written(out_dir: &Path, files: &[OutputFile], summary: WriteSummary) {
         "{} file(s) written, {} unchanged",
         summary.written, summary.unchanged
     );
-}
-
-/// What `gen all` does besides reading: every emitter and the migration
-/// plan, as jobs that threads take in turn.
-struct AllWork<'a> {
-    loaded: &'a Loaded,
-    context: &'a EmitContext<'a>,
-    inputs: emit::EmitInputs<'a>,
-    existing: &'a Existing,
-    request: &'a MigrationRequest<'a>,
-}
-
-/// One of `gen all`'s independent jobs.
-#[derive(Clone, Copy, Debug)]
-enum AllJob {
-    Emit(Emitter),
-    Migrations,
-    /// Counting the diagnostics for the summary line.
-    Lint,
-}
-
-/// What a job gives back besides the files it staged.
-enum JobOutput {
-    Files,
-    MigrationNote(String),
-    Diagnostics(diag::SeverityCounts),
-}
-
-/// What `gen all` prints after its jobs.
-struct AllReport {
-    migration_note: String,
-    counts: diag::SeverityCounts,
-}
-
-impl AllWork<'_> {
-    /// The jobs, the most expensive first, so that the last ones to start
-    /// are short and the threads finish together.
-    fn jobs() -> Vec<AllJob> {
-        let expensive = [Emitter::OpenApi, Emitter::Glossary, Emitter::Models];
-        let mut jobs: Vec<AllJob> = expensive.iter().map(|&e| AllJob::Emit(e)).collect();
-        jobs.push(AllJob::Migrations);
-        jobs.push(AllJob::Lint);
-        jobs.extend(
-            Emitter::ALL
-                .iter()
-                .filter(|e| !expensive.contains(e))
-                .map(|&e| AllJob::Emit(e)),
-        );
-        jobs
-    }
-
-    /// Runs every job and returns what the summary needs. Each thread stages
-    /// into its own worker staging, which `staging` absorbs at the end.
-    /// When jobs fail, the error of the first in job order is returned, so
-    /// the message does not depend on timing, and the workers' temporary
-    /// files are removed as their stagings drop.
-    fn run_on_threads(&self, staging: &mut Staging) -> anyhow::Result<AllReport> {
-        let jobs = Self::jobs();
-        let next = AtomicUsize::new(0);
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(jobs.len());
-        let workers: Vec<Staging> = (0..threads).map(|_| staging.worker()).collect();
-        let finished: Vec<(Staging, JobResults)> = std::thread::scope(|scope| {
-            let handles: Vec<_> = workers
-                .into_iter()
-                .map(|mut worker| {
-                    let (jobs, next) = (&jobs, &next);
-                    scope.spawn(move || {
-                        let mut results = JobResults::new();
-                        loop {
-                            let index = next.fetch_add(1, Ordering::SeqCst);
-                            let Some(&job) = jobs.get(index) else { break };
-                            let result = self.run_job(job, &mut worker);
-                            let failed = result.is_err();
-                            results.push((index, result));
-                            if failed {
-                                break;
-                            }
-                        }
-                        (worker, results)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|handle| {
-                    handle
-                        .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                })
-                .collect()
-        });
-        let mut report = AllReport {
-            migration_note: String::new(),
-            counts: diag::SeverityCounts::default(),
-        };
-        let mut errors: Vec<(usize, anyhow::Error)> = Vec::new();
-        for (worker, results) in finished {
-            for (index, result) in results {
-                match result {
-                    Ok(JobOutput::Files) => {}
-                    Ok(JobOutput::MigrationNote(note)) => report.migration_note = note,
-                    Ok(JobOutput::Diagnostics(counts)) => report.counts = counts,
-                    Err(error) => errors.push((index, error)),
-                }
-            }
-            staging.absorb(worker);
-        }
-        match errors.into_iter().min_by_key(|(index, _)| *index) {
-            Some((_, error)) => Err(error),
-            None => Ok(report),
-        }
-    }
-
-    fn run_job(&self, job: AllJob, staging: &mut Staging) -> anyhow::Result<JobOutput> {
-        match job {
-            AllJob::Emit(emitter) => {
-                emit::emit_into(emitter, self.context, self.inputs, staging)?;
-                Ok(JobOutput::Files)
-            }
-            AllJob::Migrations => self.migrations(staging).map(JobOutput::MigrationNote),
-            AllJob::Lint => Ok(JobOutput::Diagnostics(diag::SeverityCounts::of(
-                &diagnostics_of(
-                    self.loaded,
-                    self.context.realized(),
-                    self.context.realize_diagnostics(),
-                ),
-            ))),
-        }
-    }
-
-    fn migrations(&self, staging: &mut Staging) -> anyhow::Result<String> {
-        Ok(
-            match migrations::plan_in(self.context, self.existing, self.request) {
-                Ok(Plan::UpToDate) => "migrations: up to date".to_owned(),
-                Ok(Plan::Write {
-                    files: migration_files,
-                    up_name,
-                    summary,
-                }) => {
-                    for file in &migration_files {
-                        staging.stage(file)?;
-                    }
-                    format!("migrations: wrote {up_name} ({} change(s))", summary.count)
-                }
-                Ok(Plan::Refused { destructive }) => {
-                    let steps: Vec<String> = destructive.iter().map(|c| c.describe()).collect();
-                    format!(
-                        "migrations: NOT written, destructive steps need --allow-destructive: {}",
-                        steps.join("; ")
-                    )
-                }
-                Err(MigrationError::Edited(names)) => {
-                    format!(
-                        "migrations: NOT written, edited migration files: {}",
-                        names.join(", ")
-                    )
-                }
-                Err(other) => return Err(other.into()),
-            },
-        )
-    }
-}
-
-/// What a thread of `gen all` did: the index of each job it ran and how
-/// that went.
-type JobResults = Vec<(usize, anyhow::Result<JobOutput>)>;
-
-/// Every emitter, then the migrations: the main job.
-fn all(config: &Config, args: &AllArgs) -> anyhow::Result<Outcome> {
-    // The templates compile while the documents are read.
-    let (loaded, templates) = std::thread::scope(|scope| {
-        let templates = scope.spawn(|| Templates::load(config.templates.as_deref()));
-        let loaded = load_for_generation(config);
-        let templates = templates
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (loaded, templates)
-    });
-    let loaded = match loaded? {
-        Ok(loaded) => loaded,
-        Err(outcome) => return Ok(outcome),
-    };
-    let templates = templates?;
-    let out_dir = config.output_dir_or(args.out.as_deref());
-    // Templates are compiled once for every emitter, the schema realised
-    // once, and each emitter's files staged on disk as soon as they are
-    // rendered. The emitters, the migration plan and the lint summary are
-    // independent, so they run on as many threads as there are cores.
-    let options = config.emit_options();
-    let context = EmitContext::new(&loaded.schema, &options, &templates);
-    context.realized();
-    let existing = read_existing(&out_dir)?;
-    let version = chrono::Utc::now().format("%Y%m%d%H%M%S").to_string();
-    let request = MigrationRequest {
-        name: &args.name,
-        version: &version,
-        allow_destructive: args.allow_destructive,
-    };
-    let work = AllWork {
-        loaded: &loaded,
-        context: &context,
-        inputs: inputs(config, &loaded),
-        existing: &existing,
-        request: &request,
-    };
-    let mut staging = Staging::new(&out_dir);
-    let AllReport {
-        migration_note,
-        counts,
-    } = work.run_on_threads(&mut staging)?;
-    let summary = staging.commit()?;
-    let lint_summary = lint::Summary::of(&loaded.schema);
-    eprintln!(
-        "gen all: {} file(s) written, {} unchanged in {}",
-        summary.written,
-        summary.unchanged,
-        out_dir.display()
-    );
-    eprintln!("{migration_note}");
-    eprintln!(
-        "{lint_summary}; diagnostics: {} error(s), {} warning(s), {} info (run `gen lint` to see them)",
-        counts.error, counts.warning, counts.info
-    );
-    Ok(if migration_note.contains("NOT written") {
-        Outcome::Findings
-    } else {
-        Outcome::Clean
-    })
 }

@@ -1,0 +1,376 @@
+//! `gen all`: every emitter and the migration plan, run as independent jobs
+//! on as many threads as there are cores, each staging its files in the
+//! output directory, which are committed together at the end. With
+//! `--timings` it also says how long each phase and job took, so that a
+//! slow run can be explained without a profiler.
+
+use super::{Outcome, Staging, diagnostics_of, inputs, load_for_generation, read_existing};
+use crate::Loaded;
+use crate::cli::{AllArgs, Config};
+use crate::diag;
+use crate::emit::migrations::{self, Existing, MigrationError, MigrationRequest, Plan};
+use crate::emit::{self, EmitContext, Emitter, Templates};
+use crate::lint;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// What `gen all` does besides reading: every emitter and the migration
+/// plan, as jobs that threads take in turn.
+struct AllWork<'a> {
+    loaded: &'a Loaded,
+    timeline: &'a Timeline,
+    context: &'a EmitContext<'a>,
+    inputs: emit::EmitInputs<'a>,
+    existing: &'a Existing,
+    request: &'a MigrationRequest<'a>,
+}
+
+/// One of `gen all`'s independent jobs.
+#[derive(Clone, Copy, Debug)]
+enum AllJob {
+    Emit(Emitter),
+    Migrations,
+    /// Counting the diagnostics for the summary line.
+    Lint,
+}
+
+/// What a job gives back besides the files it staged.
+enum JobOutput {
+    Files,
+    MigrationNote(String),
+    Diagnostics(diag::SeverityCounts),
+}
+
+/// What `gen all` prints after its jobs.
+struct AllReport {
+    migration_note: String,
+    counts: diag::SeverityCounts,
+}
+
+impl AllJob {
+    /// What `--timings` calls the job.
+    fn label(self) -> String {
+        match self {
+            AllJob::Emit(emitter) => format!("emit {}", emitter.name()),
+            AllJob::Migrations => "plan migrations".to_owned(),
+            AllJob::Lint => "count diagnostics".to_owned(),
+        }
+    }
+}
+
+impl AllWork<'_> {
+    /// The jobs, the most expensive first, so that the last ones to start
+    /// are short and the threads finish together.
+    fn jobs() -> Vec<AllJob> {
+        let expensive = [Emitter::OpenApi, Emitter::Glossary, Emitter::Models];
+        let mut jobs: Vec<AllJob> = expensive.iter().map(|&e| AllJob::Emit(e)).collect();
+        jobs.push(AllJob::Migrations);
+        jobs.push(AllJob::Lint);
+        jobs.extend(
+            Emitter::ALL
+                .iter()
+                .filter(|e| !expensive.contains(e))
+                .map(|&e| AllJob::Emit(e)),
+        );
+        jobs
+    }
+
+    /// Runs every job and returns what the summary needs. Each thread stages
+    /// into its own worker staging, which `staging` absorbs at the end.
+    /// When jobs fail, the error of the first in job order is returned, so
+    /// the message does not depend on timing, and the workers' temporary
+    /// files are removed as their stagings drop.
+    fn run_on_threads(&self, staging: &mut Staging) -> anyhow::Result<AllReport> {
+        let jobs = Self::jobs();
+        let next = AtomicUsize::new(0);
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(jobs.len());
+        let workers: Vec<Staging> = (0..threads).map(|_| staging.worker()).collect();
+        let finished: Vec<(Staging, JobResults)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = workers
+                .into_iter()
+                .enumerate()
+                .map(|(thread, mut worker)| {
+                    let (jobs, next) = (&jobs, &next);
+                    let lane = format!("thread {}", thread + 1);
+                    scope.spawn(move || {
+                        let mut results = JobResults::new();
+                        loop {
+                            let index = next.fetch_add(1, Ordering::SeqCst);
+                            let Some(&job) = jobs.get(index) else { break };
+                            let result = self
+                                .timeline
+                                .time(&lane, &job.label(), || self.run_job(job, &mut worker));
+                            let failed = result.is_err();
+                            results.push((index, result));
+                            if failed {
+                                break;
+                            }
+                        }
+                        (worker, results)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| {
+                    handle
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        });
+        let mut report = AllReport {
+            migration_note: String::new(),
+            counts: diag::SeverityCounts::default(),
+        };
+        let mut errors: Vec<(usize, anyhow::Error)> = Vec::new();
+        for (worker, results) in finished {
+            for (index, result) in results {
+                match result {
+                    Ok(JobOutput::Files) => {}
+                    Ok(JobOutput::MigrationNote(note)) => report.migration_note = note,
+                    Ok(JobOutput::Diagnostics(counts)) => report.counts = counts,
+                    Err(error) => errors.push((index, error)),
+                }
+            }
+            staging.absorb(worker);
+        }
+        match errors.into_iter().min_by_key(|(index, _)| *index) {
+            Some((_, error)) => Err(error),
+            None => Ok(report),
+        }
+    }
+
+    fn run_job(&self, job: AllJob, staging: &mut Staging) -> anyhow::Result<JobOutput> {
+        match job {
+            AllJob::Emit(emitter) => {
+                emit::emit_into(emitter, self.context, self.inputs, staging)?;
+                Ok(JobOutput::Files)
+            }
+            AllJob::Migrations => self.migrations(staging).map(JobOutput::MigrationNote),
+            AllJob::Lint => Ok(JobOutput::Diagnostics(diag::SeverityCounts::of(
+                &diagnostics_of(
+                    self.loaded,
+                    self.context.realized(),
+                    self.context.realize_diagnostics(),
+                ),
+            ))),
+        }
+    }
+
+    fn migrations(&self, staging: &mut Staging) -> anyhow::Result<String> {
+        Ok(
+            match migrations::plan_in(self.context, self.existing, self.request) {
+                Ok(Plan::UpToDate) => "migrations: up to date".to_owned(),
+                Ok(Plan::Write {
+                    files: migration_files,
+                    up_name,
+                    summary,
+                }) => {
+                    for file in &migration_files {
+                        staging.stage(file)?;
+                    }
+                    format!("migrations: wrote {up_name} ({} change(s))", summary.count)
+                }
+                Ok(Plan::Refused { destructive }) => {
+                    let steps: Vec<String> = destructive.iter().map(|c| c.describe()).collect();
+                    format!(
+                        "migrations: NOT written, destructive steps need --allow-destructive: {}",
+                        steps.join("; ")
+                    )
+                }
+                Err(MigrationError::Edited(names)) => {
+                    format!(
+                        "migrations: NOT written, edited migration files: {}",
+                        names.join(", ")
+                    )
+                }
+                Err(other) => return Err(other.into()),
+            },
+        )
+    }
+}
+
+/// What a thread of `gen all` did: the index of each job it ran and how
+/// that went.
+type JobResults = Vec<(usize, anyhow::Result<JobOutput>)>;
+
+/// Every emitter, then the migrations: the main job.
+pub(super) fn all(config: &Config, args: &AllArgs) -> anyhow::Result<Outcome> {
+    let timeline = Timeline::new();
+    let outcome = all_on(config, args, &timeline);
+    if args.timings {
+        eprint!("{}", timeline.report());
+    }
+    outcome
+}
+
+fn all_on(config: &Config, args: &AllArgs, timeline: &Timeline) -> anyhow::Result<Outcome> {
+    // The templates compile while the documents are read.
+    let (loaded, templates) = std::thread::scope(|scope| {
+        let templates = scope.spawn(|| {
+            timeline.time("templates", "compile templates", || {
+                Templates::load(config.templates.as_deref())
+            })
+        });
+        let loaded = timeline.time("main", "read and model the documents", || {
+            load_for_generation(config)
+        });
+        let templates = templates
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (loaded, templates)
+    });
+    let loaded = match loaded? {
+        Ok(loaded) => loaded,
+        Err(outcome) => return Ok(outcome),
+    };
+    let templates = templates?;
+    let out_dir = config.output_dir_or(args.out.as_deref());
+    // Templates are compiled once for every emitter, the schema realised
+    // once, and each emitter's files staged on disk as soon as they are
+    // rendered. The emitters, the migration plan and the lint summary are
+    // independent, so they run on as many threads as there are cores.
+    let options = config.emit_options();
+    let context = EmitContext::new(&loaded.schema, &options, &templates);
+    timeline.time("main", "realise the schema", || context.realized());
+    let existing = timeline.time("main", "read existing migrations", || {
+        read_existing(&out_dir)
+    })?;
+    let version = chrono::Utc::now().format("%Y%m%d%H%M%S").to_string();
+    let request = MigrationRequest {
+        name: &args.name,
+        version: &version,
+        allow_destructive: args.allow_destructive,
+    };
+    let work = AllWork {
+        loaded: &loaded,
+        timeline,
+        context: &context,
+        inputs: inputs(config, &loaded),
+        existing: &existing,
+        request: &request,
+    };
+    let mut staging = Staging::new(&out_dir);
+    let AllReport {
+        migration_note,
+        counts,
+    } = work.run_on_threads(&mut staging)?;
+    let summary = timeline.time("main", "commit the outputs", || staging.commit())?;
+    let lint_summary = lint::Summary::of(&loaded.schema);
+    eprintln!(
+        "gen all: {} file(s) written, {} unchanged in {}",
+        summary.written,
+        summary.unchanged,
+        out_dir.display()
+    );
+    eprintln!("{migration_note}");
+    eprintln!(
+        "{lint_summary}; diagnostics: {} error(s), {} warning(s), {} info (run `gen lint` to see them)",
+        counts.error, counts.warning, counts.info
+    );
+    Ok(if migration_note.contains("NOT written") {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    })
+}
+
+/// When each phase of `gen all` ran, for `--timings`: on which thread
+/// ("lane") and from when to when, counted from the start of the command.
+struct Timeline {
+    origin: Instant,
+    phases: Mutex<Vec<Phase>>,
+}
+
+struct Phase {
+    lane: String,
+    label: String,
+    start: Duration,
+    end: Duration,
+}
+
+impl Timeline {
+    fn new() -> Timeline {
+        Timeline {
+            origin: Instant::now(),
+            phases: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Runs `work` and records how long it took. Phases are recorded
+    /// whether or not `--timings` was given: two clock reads per job cost
+    /// nothing beside the jobs.
+    fn time<T>(&self, lane: &str, label: &str, work: impl FnOnce() -> T) -> T {
+        let start = self.origin.elapsed();
+        let result = work();
+        let end = self.origin.elapsed();
+        let phase = Phase {
+            lane: lane.to_owned(),
+            label: label.to_owned(),
+            start,
+            end,
+        };
+        // A thread that panicked while holding the lock left a whole list;
+        // the timings are still worth printing.
+        self.phases
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(phase);
+        result
+    }
+
+    /// One line per phase, in the order they started, then the total.
+    fn report(&self) -> String {
+        use std::fmt::Write;
+        let total = self.origin.elapsed();
+        let mut phases = std::mem::take(
+            &mut *self
+                .phases
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        phases.sort_by(|a, b| a.start.cmp(&b.start).then_with(|| a.lane.cmp(&b.lane)));
+        let millis = |d: Duration| d.as_secs_f64() * 1000.0;
+        let mut out = String::from("timings (milliseconds since the command started):\n");
+        for phase in &phases {
+            let _ = writeln!(
+                out,
+                "  {:>9.1} .. {:>9.1}  {:>9.1}  {:<10} {}",
+                millis(phase.start),
+                millis(phase.end),
+                millis(phase.end - phase.start),
+                phase.lane,
+                phase.label
+            );
+        }
+        let _ = writeln!(out, "  total {:.1}", millis(total));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Timeline;
+
+    #[test]
+    fn the_timeline_lists_phases_in_the_order_they_started() {
+        let timeline = Timeline::new();
+        let value = timeline.time("main", "first", || 7);
+        timeline.time("thread 1", "second", || {
+            std::thread::sleep(std::time::Duration::from_millis(2))
+        });
+        assert_eq!(value, 7);
+        let report = timeline.report();
+        let first = report.find("main       first").expect(&report);
+        let second = report.find("thread 1   second").expect(&report);
+        assert!(first < second, "{report}");
+        assert!(
+            report.lines().last().unwrap().starts_with("  total "),
+            "{report}"
+        );
+    }
+}
