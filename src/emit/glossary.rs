@@ -361,14 +361,35 @@ impl Entry {
 
 /// SHA-256 (hex) of the entry's content as compact JSON.
 pub fn content_hash(content: &EntryContent) -> Result<String, EmitError> {
-    let bytes = serde_json::to_vec(content).map_err(|e| EmitError::Serialize {
+    // The JSON goes straight into the hash, and the digest is spelt into
+    // one string: an entry's JSON can be long (`id` is in every table), and
+    // this runs once per entry.
+    let mut hasher = HashingWriter(Sha256::new());
+    serde_json::to_writer(&mut hasher, content).map_err(|e| EmitError::Serialize {
         what: format!("glossary entry {}:{}", content.kind, content.name),
         message: e.to_string(),
     })?;
-    Ok(Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    let digest = hasher.0.finalize();
+    let mut hex = String::with_capacity(2 * digest.len());
+    for byte in digest.iter() {
+        use std::fmt::Write;
+        let _ = write!(hex, "{byte:02x}");
+    }
+    Ok(hex)
+}
+
+/// Feeds what serde_json writes to a SHA-256 hasher.
+struct HashingWriter(Sha256);
+
+impl std::io::Write for HashingWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// All entries, sorted by kind then name.
@@ -1320,9 +1341,11 @@ fn write_error(source: std::io::Error) -> EmitError {
     }
 }
 
-/// What the templates see of an entry: its JSONL keys and what the
-/// templates compute from them. The keys are spelt out rather than
-/// flattened from `Entry`, which serde serialises through a slower path.
+/// What the entry templates see of an entry, as top-level variables: its
+/// JSONL keys and what the templates compute from them. The keys are spelt
+/// out rather than flattened from `Entry`, which serde serialises through a
+/// slower path, and they are not under one name (`e.name`) because tera
+/// walks a dotted path with several allocations per lookup.
 #[derive(Serialize)]
 struct EntryView<'a> {
     kind: EntryKind,
@@ -1455,8 +1478,10 @@ fn render_entries(
         rendered.rows.reserve(glossary.entries.len());
     }
     for entry in &glossary.entries {
-        let mut context = tera::Context::new();
-        context.insert("e", &EntryView::new(entry));
+        // A struct always serialises to an object, which is a valid
+        // context; the error is kept for the rule, not the case.
+        let context = tera::Context::from_serialize(EntryView::new(entry))
+            .map_err(super::templates::TemplateError::from)?;
         if wanted.markdown {
             let section = templates.render(ENTRY_MARKDOWN, &context)?;
             match entry.content.kind {
@@ -2077,7 +2102,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("glossary-entry.md.tera"),
-            "* {{ e.kind }} {{ e.name }}\n",
+            "* {{ kind }} {{ name }}\n",
         )
         .unwrap();
         let templates = Templates::load(Some(dir.path())).unwrap();
