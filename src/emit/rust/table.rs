@@ -1,0 +1,285 @@
+//! One table's plan: the row struct and the `New…` struct for inserts, with
+//! each field's Rust type, serde attributes and documentation line.
+
+use super::*;
+
+/// `    pub name: Type,`, broken after the colon when too long.
+pub(super) fn field_line(identifier: &str, ty: &str) -> String {
+    layout::assignment(4, &format!("pub {identifier}:"), ty, ",")
+}
+
+pub(super) struct TableInput<'a> {
+    pub(super) table: &'a Table,
+    pub(super) name: &'a str,
+    pub(super) columns: &'a [ColumnPlan<'a>],
+    pub(super) documented: &'a Schema,
+    pub(super) enums: Vec<EnumView>,
+    pub(super) json_structs: Vec<JsonStructView>,
+}
+
+pub(super) fn table_plan(
+    input: TableInput<'_>,
+    rust_type: &dyn Fn(&ColumnPlan) -> Option<String>,
+) -> TablePlan {
+    let TableInput {
+        table,
+        name,
+        columns,
+        documented,
+        enums,
+        json_structs,
+    } = input;
+    let new_name = format!("New{name}");
+    let mapped: Vec<(&ColumnPlan, String)> = columns
+        .iter()
+        .filter_map(|c| rust_type(c).map(|ty| (c, ty)))
+        .collect();
+    let inserted: Vec<&(&ColumnPlan, String)> = mapped
+        .iter()
+        .filter(|(c, _)| c.column.default.is_none())
+        .collect();
+    let unmapped: Vec<String> = columns
+        .iter()
+        .filter(|c| matches!(c.kind, ColumnKind::Unmapped))
+        .map(|c| format!("`{}` ({})", c.column.name, c.column.ty))
+        .collect();
+    let sensitive: Vec<String> = mapped
+        .iter()
+        .filter(|(c, _)| table.is_sensitive(c.column))
+        .map(|(c, _)| c.column.name.clone())
+        .collect();
+    let defaulted: Vec<String> = mapped
+        .iter()
+        .filter(|(c, _)| c.column.default.is_some())
+        .map(|(c, _)| c.column.name.clone())
+        .collect();
+
+    let mut paragraphs = vec![
+        table
+            .meta
+            .purpose
+            .as_deref()
+            .map(|p| sentence(&doc_text(p)))
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| format!("A row of `{}`.", table.name)),
+    ];
+    paragraphs.extend(table.meta.note.as_deref().map(|n| sentence(&doc_text(n))));
+    paragraphs.extend(
+        table
+            .meta
+            .privacy
+            .as_deref()
+            .map(|p| format!("Privacy: {}", sentence(&doc_text(p)))),
+    );
+    let places: Vec<String> = if table.definitions.is_empty() {
+        vec![table.source.to_string()]
+    } else {
+        table.definitions.iter().map(ToString::to_string).collect()
+    };
+    paragraphs.push(format!(
+        "Table `public.{}`, documented at {}.",
+        table.name,
+        code_list(&places)
+    ));
+    if !sensitive.is_empty() {
+        paragraphs.push(format!(
+            "Never serialised, because they hold secrets: {}.",
+            code_list(&sensitive)
+        ));
+    }
+    if !unmapped.is_empty() {
+        paragraphs.push(format!(
+            "Left out, because no Rust type here reads their PostgreSQL type: {}.",
+            unmapped.join(", ")
+        ));
+    }
+
+    let field_block = |rows: &[&(&ColumnPlan, String)], with_sqlx: bool| -> String {
+        rows.iter()
+            .map(|(plan, ty)| {
+                let column = plan.column;
+                let mut lines = vec![doc_block(4, &[column_doc(table, column, documented)])];
+                let renamed = unraw(&plan.field) != column.name;
+                let mut serde_attrs = Vec::new();
+                if renamed {
+                    serde_attrs.push(format!("rename = {}", literal(&column.name)));
+                }
+                if table.is_sensitive(column) {
+                    serde_attrs.push("skip_serializing".to_owned());
+                }
+                if !serde_attrs.is_empty() {
+                    lines.push(format!("    #[serde({})]", serde_attrs.join(", ")));
+                }
+                if renamed && with_sqlx {
+                    lines.push(format!("    #[sqlx(rename = {})]", literal(&column.name)));
+                }
+                lines.push(field_line(&plan.field, ty));
+                lines.join("\n")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let all_rows: Vec<&(&ColumnPlan, String)> = mapped.iter().collect();
+
+    let quoted = |names: &[String]| -> Vec<String> { names.iter().map(|n| literal(n)).collect() };
+    let column_names: Vec<String> = mapped.iter().map(|(c, _)| c.column.name.clone()).collect();
+    let key: Vec<String> = table
+        .primary_key
+        .as_ref()
+        .map(|pk| pk.columns.clone())
+        .unwrap_or_default();
+    let constants = [
+        "    /// The table, in schema `public`.".to_owned(),
+        format!("    pub const TABLE: &str = {};", literal(&table.name)),
+        "    /// Every column, in the table's order.".to_owned(),
+        layout::array(
+            4,
+            "pub const COLUMNS: &[&str] = &",
+            &quoted(&column_names),
+            ";",
+        ),
+        "    /// The primary key's columns.".to_owned(),
+        layout::array(4, "pub const PRIMARY_KEY: &[&str] = &", &quoted(&key), ";"),
+    ]
+    .join("\n");
+
+    let record_body = [
+        layout::assignment(
+            4,
+            "const TABLE: &'static str =",
+            &format!("{name}::TABLE"),
+            ";",
+        ),
+        layout::assignment(
+            4,
+            "const COLUMNS: &'static [&'static str] =",
+            &format!("{name}::COLUMNS"),
+            ";",
+        ),
+        layout::assignment(
+            4,
+            "const PRIMARY_KEY: &'static [&'static str] =",
+            &format!("{name}::PRIMARY_KEY"),
+            ";",
+        ),
+        format!("    type New = New{name};"),
+    ]
+    .join("\n");
+
+    let sql_names = |rows: &[&(&ColumnPlan, String)]| -> String {
+        rows.iter()
+            .map(|(c, _)| quote_identifier(&c.column.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let target = format!("public.{}", quote_identifier(&table.name));
+    let returning = sql_names(&all_rows);
+    let insert = if inserted.is_empty() {
+        format!("INSERT INTO {target} DEFAULT VALUES RETURNING {returning}")
+    } else {
+        let parameters: Vec<String> = (1..=inserted.len()).map(|n| format!("${n}")).collect();
+        format!(
+            "INSERT INTO {target} ({}) VALUES ({}) RETURNING {returning}",
+            sql_names(&inserted),
+            parameters.join(", ")
+        )
+    };
+    // Copy values are bound as they are; clippy rightly calls borrowing
+    // them needless.
+    let binds: Vec<String> = inserted
+        .iter()
+        .map(|(c, _)| {
+            let copy = match c.kind {
+                ColumnKind::Enum(_) => true,
+                ColumnKind::Json(_) => false,
+                _ => types::is_copy(&c.column.ty),
+            };
+            let borrow = if copy { "" } else { "&" };
+            format!(".bind({borrow}self.{})", c.field)
+        })
+        .collect();
+    let from_fields: Vec<String> = inserted
+        .iter()
+        .map(|(c, _)| format!("{0}: row.{0}", c.field))
+        .collect();
+
+    let left_out = if defaulted.is_empty() {
+        "Every column is set.".to_owned()
+    } else {
+        format!(
+            "Columns with a default are left out, for the database to fill: {}.",
+            code_list(&defaulted)
+        )
+    };
+    TablePlan {
+        table: table.name.clone(),
+        name: name.to_owned(),
+        new_doc: doc_block(
+            0,
+            &[
+                format!("A new row of `{}`, for [`NewRecord::insert`].", table.name),
+                left_out,
+            ],
+        ),
+        new_name,
+        doc: doc_block(0, &paragraphs),
+        fields: field_block(&all_rows, true),
+        new_fields: field_block(&inserted, false),
+        constants,
+        record_body,
+        insert_sql: layout::assignment(
+            4,
+            "const INSERT_SQL: &'static str =",
+            &literal(&insert),
+            ";",
+        ),
+        bind_body: layout::chain(8, "query", &binds),
+        from_parameter: if from_fields.is_empty() {
+            "_row"
+        } else {
+            "row"
+        },
+        from_body: layout::struct_literal(8, "Self", &from_fields),
+        enums,
+        json_structs,
+    }
+}
+
+/// One line: the column's description (or the glossary's), its documented
+/// values, default and reference, and where it is documented.
+pub(super) fn column_doc(table: &Table, column: &Column, documented: &Schema) -> String {
+    let description = column
+        .description
+        .clone()
+        .filter(|d| !d.trim().is_empty())
+        .or_else(|| {
+            documented
+                .glossary
+                .get(&column.name)
+                .and_then(|g| g.description.clone())
+        })
+        .map(|d| doc_text(&d))
+        .filter(|d| !d.is_empty());
+    let mut parts = vec![match description {
+        Some(d) => sentence(&d),
+        None => format!("Column `{}`.", column.name),
+    }];
+    if table.allowed_values(&column.name).is_none() && !column.documented_values.is_empty() {
+        parts.push(format!(
+            "Documented values (not enforced): {}.",
+            code_list(&column.documented_values)
+        ));
+    }
+    if let Some(default) = &column.default {
+        parts.push(format!("Default `{}`.", doc_text(default)));
+    }
+    if let Some(fk) = table.single_column_foreign_key(&column.name) {
+        parts.push(format!(
+            "References `{}({})`.",
+            fk.references,
+            fk.referenced_columns.join(", ")
+        ));
+    }
+    parts.push(format!("`{}`", column.source));
+    parts.join(" ")
+}
