@@ -186,16 +186,11 @@ impl Templates {
                 "there is no embedded template named {name}"
             )));
         };
-        let compiled = self.groups[index].get_or_init(|| {
-            let sources = EMBEDDED
-                .iter()
-                .filter(|(embedded, _)| GROUPS[index].contains(embedded))
-                .map(|(embedded, text)| (*embedded, *text));
-            compile(sources).map_err(|error| error.to_string())
-        });
-        compiled
-            .as_ref()
-            .map_err(|message| TemplateError::Tera(message.clone()))
+        let sources = EMBEDDED
+            .iter()
+            .filter(|(embedded, _)| GROUPS[index].contains(embedded))
+            .map(|(embedded, text)| (*embedded, *text));
+        compile_once(&self.groups[index], sources)
     }
 
     /// Whether `name` is the embedded template rather than an override.
@@ -236,6 +231,25 @@ impl Templates {
         }
         Ok(())
     }
+}
+
+/// The templates in `cell`, compiled from `sources` if they are not yet.
+/// A failure stays in the cell, so every later use reports it too.
+fn compile_once(
+    cell: &OnceLock<Result<Tera, String>>,
+    sources: impl IntoIterator<Item = (&'static str, &'static str)>,
+) -> Result<&Tera, TemplateError> {
+    let compiled = cell.get_or_init(|| {
+        // Kept as tera's message, so that the error rebuilt from it reads
+        // as the original did ("template error: ..." once).
+        compile(sources).map_err(|error| match error {
+            TemplateError::Tera(message) => message,
+            other => other.to_string(),
+        })
+    });
+    compiled
+        .as_ref()
+        .map_err(|message| TemplateError::Tera(message.clone()))
 }
 
 /// Templates compiled together, with the SQL filters and no escaping.
@@ -474,6 +488,23 @@ mod tests {
         }
         let error = templates.tera_for("nonexistent.tera").err().unwrap();
         assert!(error.to_string().contains("nonexistent.tera"), "{error}");
+    }
+
+    #[test]
+    fn a_group_that_fails_to_compile_reports_it_on_every_use() {
+        let cell = OnceLock::new();
+        let broken = [("broken.sql.tera", "{% if %}")];
+        for _ in 0..2 {
+            let message = compile_once(&cell, broken).err().unwrap().to_string();
+            assert!(message.contains("broken.sql.tera"), "{message}");
+            assert_eq!(message.matches("template error").count(), 1, "{message}");
+        }
+        let cell = OnceLock::new();
+        let fine = compile_once(&cell, [("fine.tera", "{{ 1 + 1 }}")]).unwrap();
+        assert_eq!(
+            fine.render("fine.tera", &tera::Context::new()).unwrap(),
+            "2"
+        );
     }
 
     #[test]
