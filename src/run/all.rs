@@ -212,10 +212,11 @@ pub(super) fn all(config: &Config, args: &AllArgs) -> anyhow::Result<Outcome> {
 }
 
 fn all_on(config: &Config, args: &AllArgs, timeline: &Timeline) -> anyhow::Result<Outcome> {
-    // The templates compile while the documents are read.
+    // Overrides (`--templates`) compile while the documents are read; the
+    // embedded templates compile in the jobs that first render them.
     let (loaded, templates) = std::thread::scope(|scope| {
         let templates = scope.spawn(|| {
-            timeline.time("templates", "compile templates", || {
+            timeline.time("templates", "load templates", || {
                 Templates::load(config.templates.as_deref())
             })
         });
@@ -233,8 +234,8 @@ fn all_on(config: &Config, args: &AllArgs, timeline: &Timeline) -> anyhow::Resul
     };
     let templates = templates?;
     let out_dir = config.output_dir_or(args.out.as_deref());
-    // Templates are compiled once for every emitter, the schema realised
-    // once, and each emitter's files staged on disk as soon as they are
+    // Each template group is compiled once for every emitter, the schema
+    // realised once, and each emitter's files staged on disk as soon as they are
     // rendered. The emitters, the migration plan and the lint summary are
     // independent, so they run on as many threads as there are cores.
     let options = config.emit_options();
