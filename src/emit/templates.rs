@@ -17,65 +17,88 @@ use std::path::Path;
 use std::sync::OnceLock;
 use tera::{Tera, Value};
 
-/// The templates shipped with the binary: name and text.
-pub const EMBEDDED: &[(&str, &str)] = &[
-    ("ddl.sql.tera", include_str!("../../templates/ddl.sql.tera")),
+/// The templates shipped with the binary: name, text, and the group it
+/// compiles in.
+const EMBEDDED: &[(&str, &str, Group)] = &[
+    (
+        "ddl.sql.tera",
+        include_str!("../../templates/ddl.sql.tera"),
+        Group::Sql,
+    ),
     (
         "migration.sql.tera",
         include_str!("../../templates/migration.sql.tera"),
+        Group::Sql,
     ),
     (
         "statement.sql.tera",
         include_str!("../../templates/statement.sql.tera"),
+        Group::Sql,
     ),
     (
         "prelude.up.sql.tera",
         include_str!("../../templates/prelude.up.sql.tera"),
+        Group::Sql,
     ),
     (
         "prelude.down.sql.tera",
         include_str!("../../templates/prelude.down.sql.tera"),
+        Group::Sql,
     ),
-    ("rls.sql.tera", include_str!("../../templates/rls.sql.tera")),
+    (
+        "rls.sql.tera",
+        include_str!("../../templates/rls.sql.tera"),
+        Group::Sql,
+    ),
     (
         "diff.sql.tera",
         include_str!("../../templates/diff.sql.tera"),
+        Group::Sql,
     ),
     (
         "glossary.md.tera",
         include_str!("../../templates/glossary.md.tera"),
+        Group::Glossary,
     ),
     (
         "glossary.sql.tera",
         include_str!("../../templates/glossary.sql.tera"),
+        Group::Glossary,
     ),
     (
         "glossary-entry.md.tera",
         include_str!("../../templates/glossary-entry.md.tera"),
+        Group::Glossary,
     ),
     (
         "glossary-entry.sql.tera",
         include_str!("../../templates/glossary-entry.sql.tera"),
+        Group::Glossary,
     ),
     (
         "consolidation.md.tera",
         include_str!("../../templates/consolidation.md.tera"),
+        Group::Consolidation,
     ),
     (
         "consolidation.sql.tera",
         include_str!("../../templates/consolidation.sql.tera"),
+        Group::Consolidation,
     ),
     (
         "rust/Cargo.toml.tera",
         include_str!("../../templates/rust/Cargo.toml.tera"),
+        Group::RustModels,
     ),
     (
         "rust/lib.rs.tera",
         include_str!("../../templates/rust/lib.rs.tera"),
+        Group::RustModels,
     ),
     (
         "rust/module.rs.tera",
         include_str!("../../templates/rust/module.rs.tera"),
+        Group::RustModels,
     ),
 ];
 
@@ -105,39 +128,28 @@ impl From<tera::Error> for TemplateError {
     }
 }
 
-/// The embedded templates by group. A group holds every template its
-/// templates import (`ddl.sql.tera`'s macros are in the SQL group).
-const GROUPS: [&[&str]; 4] = [
-    &[
-        "ddl.sql.tera",
-        "migration.sql.tera",
-        "statement.sql.tera",
-        "prelude.up.sql.tera",
-        "prelude.down.sql.tera",
-        "rls.sql.tera",
-        "diff.sql.tera",
-    ],
-    &[
-        "glossary.md.tera",
-        "glossary.sql.tera",
-        "glossary-entry.md.tera",
-        "glossary-entry.sql.tera",
-    ],
-    &["consolidation.md.tera", "consolidation.sql.tera"],
-    &[
-        "rust/Cargo.toml.tera",
-        "rust/lib.rs.tera",
-        "rust/module.rs.tera",
-    ],
-];
+/// The kinds of output whose embedded templates compile together. A group
+/// holds every template its templates import (`ddl.sql.tera`'s macros are
+/// in the SQL group).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Group {
+    Sql,
+    Glossary,
+    Consolidation,
+    RustModels,
+}
+
+impl Group {
+    const COUNT: usize = 4;
+}
 
 pub struct Templates {
     /// With an override directory: every template, compiled at load.
     together: Option<Tera>,
-    /// Without one: each group of [`GROUPS`], compiled when first used. A
-    /// failure is kept as its message, to be reported by every render that
-    /// needs the group.
-    groups: [OnceLock<Result<Tera, String>>; GROUPS.len()],
+    /// Without one: each [`Group`], by its number, compiled when first
+    /// used. A failure is kept as its message, to be reported by every
+    /// render that needs the group.
+    groups: [OnceLock<Result<Tera, String>>; Group::COUNT],
     /// Names replaced from the override directory.
     overridden: std::collections::BTreeSet<String>,
 }
@@ -157,7 +169,7 @@ impl Templates {
         let mut overridden = std::collections::BTreeSet::new();
         let mut sources: Vec<(String, String)> = EMBEDDED
             .iter()
-            .map(|(name, text)| ((*name).to_owned(), (*text).to_owned()))
+            .map(|(name, text, _)| ((*name).to_owned(), (*text).to_owned()))
             .collect();
         for (name, path) in template_files(dir, "")? {
             let text = std::fs::read_to_string(&path).map_err(|source| TemplateError::Read {
@@ -181,21 +193,22 @@ impl Templates {
         if let Some(tera) = &self.together {
             return Ok(tera);
         }
-        let Some(index) = GROUPS.iter().position(|group| group.contains(&name)) else {
+        let Some(&(_, _, group)) = EMBEDDED.iter().find(|(embedded, _, _)| *embedded == name)
+        else {
             return Err(TemplateError::Tera(format!(
                 "there is no embedded template named {name}"
             )));
         };
         let sources = EMBEDDED
             .iter()
-            .filter(|(embedded, _)| GROUPS[index].contains(embedded))
-            .map(|(embedded, text)| (*embedded, *text));
-        compile_once(&self.groups[index], sources)
+            .filter(|(_, _, of)| *of == group)
+            .map(|(embedded, text, _)| (*embedded, *text));
+        compile_once(&self.groups[group as usize], sources)
     }
 
     /// Whether `name` is the embedded template rather than an override.
     pub fn is_embedded(&self, name: &str) -> bool {
-        EMBEDDED.iter().any(|(embedded, _)| *embedded == name) && !self.overridden.contains(name)
+        EMBEDDED.iter().any(|(embedded, _, _)| *embedded == name) && !self.overridden.contains(name)
     }
 
     pub fn render(&self, name: &str, context: &tera::Context) -> Result<String, TemplateError> {
@@ -456,7 +469,7 @@ mod tests {
 
     #[test]
     fn filters_escape_what_they_are_given() {
-        let mut tera = compile(EMBEDDED.iter().copied()).unwrap();
+        let mut tera = compile(EMBEDDED.iter().map(|(name, text, _)| (*name, *text))).unwrap();
         tera.add_raw_template(
             "t",
             "{{ a | sql_ident }} {{ b | sql_literal }} {{ c | sql_table }} {{ d | sql_type }} {{ e | sql_idents }}",
@@ -476,15 +489,18 @@ mod tests {
 
     #[test]
     fn every_embedded_template_is_in_one_group_that_compiles_on_its_own() {
-        for (name, _) in EMBEDDED {
-            let groups = GROUPS.iter().filter(|g| g.contains(name)).count();
-            assert_eq!(groups, 1, "{name} is in {groups} groups");
+        for (name, _, _) in EMBEDDED {
+            let entries = EMBEDDED.iter().filter(|(n, _, _)| n == name).count();
+            assert_eq!(entries, 1, "{name} is embedded {entries} times");
         }
+        let groups: std::collections::BTreeSet<usize> =
+            EMBEDDED.iter().map(|(_, _, g)| *g as usize).collect();
+        assert_eq!(groups.len(), Group::COUNT, "{groups:?}");
         let templates = Templates::load(None).unwrap();
-        for group in GROUPS {
-            // The first template of each group compiles the group alone, so
-            // a missing import would fail here.
-            templates.tera_for(group[0]).unwrap();
+        for (name, _, _) in EMBEDDED {
+            // Each group compiles alone the first time one of its templates
+            // is asked for, so a missing import would fail here.
+            templates.tera_for(name).unwrap();
         }
         let error = templates.tera_for("nonexistent.tera").err().unwrap();
         assert!(error.to_string().contains("nonexistent.tera"), "{error}");
