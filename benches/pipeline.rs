@@ -5,13 +5,11 @@
 //! corpora (default: docs,100,1000).
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use schemagen::config::Target;
-use schemagen::emit::consolidation::Definitions;
+use schemagen::emit::Target;
 use schemagen::emit::migrations::{self, Existing, MigrationRequest};
-use schemagen::emit::{EmitContext, EmitInputs, EmitOptions, Emitter, Templates};
-use schemagen::model::Schema;
-use schemagen::model::physical::{RealizeOptions, realize};
+use schemagen::emit::{EmitContext, Emitter, Templates};
 use schemagen::source::SourceFile;
+use schemagen::{Project, Settings};
 use schemagen::synth::{SynthOptions, generate};
 use std::hint::black_box;
 
@@ -53,11 +51,10 @@ fn sizes() -> Vec<String> {
 
 fn stages(c: &mut Criterion) {
     let templates = Templates::load(None).unwrap();
-    let options = EmitOptions {
+    let settings = Settings {
         target: Target::Postgres,
-        realize: RealizeOptions::default(),
+        ..Settings::default()
     };
-    let glossary = Default::default();
     let mut group = c.benchmark_group("pipeline");
     group.sample_size(10);
     for size in sizes() {
@@ -74,29 +71,20 @@ fn stages(c: &mut Criterion) {
             })
         });
         let files = corpus(&size);
-        group.bench_with_input(BenchmarkId::new("model", &size), &files, |b, files| {
-            b.iter(|| black_box(schemagen::build_schema(files, &Default::default())))
+        // Lowering, realising and the lint checks: the whole project.
+        group.bench_with_input(BenchmarkId::new("project", &size), &files, |b, files| {
+            b.iter(|| black_box(Project::from_files(files.clone(), Vec::new(), &settings)))
         });
-        let (schema, _) = schemagen::build_schema(&files, &Default::default());
+        let project = Project::from_files(files.clone(), Vec::new(), &settings);
         group.bench_with_input(BenchmarkId::new("realize", &size), &size, |b, _| {
-            b.iter(|| black_box(realize(&schema, &options.realize)))
+            b.iter(|| black_box(project.documented().realize(&settings.realize)))
         });
-        let context = EmitContext::new(&schema, &options, &templates);
-        context.realized();
-        // As `gen all` has them from loading the documents.
-        let definitions = Definitions::read(&files);
-        let inputs = EmitInputs {
-            sources: &files,
-            glossary: &glossary,
-            definitions: Some(&definitions),
-        };
+        let context = EmitContext::new(&project, &templates);
         for &emitter in Emitter::ALL {
             group.bench_with_input(
                 BenchmarkId::new(format!("emit-{}", emitter.name()), &size),
                 &size,
-                |b, _| {
-                    b.iter(|| black_box(schemagen::emit::emit(emitter, &context, inputs).unwrap()))
-                },
+                |b, _| b.iter(|| black_box(emitter.render(&context).unwrap())),
             );
         }
         let request = MigrationRequest {
@@ -104,28 +92,23 @@ fn stages(c: &mut Criterion) {
             version: "20260101000000",
             allow_destructive: true,
         };
-        let first_migration = |realized: &Schema| {
-            migrations::plan_realized(
-                realized,
-                &Existing::default(),
-                &request,
-                &options,
-                &templates,
-            )
-            .unwrap()
-        };
+        // A first migration in a context of its own, so that it renders the
+        // script rather than reusing `sql/schema.sql`'s.
         group.bench_with_input(BenchmarkId::new("migrations", &size), &size, |b, _| {
-            b.iter(|| black_box(first_migration(context.realized())))
+            b.iter(|| {
+                let fresh = EmitContext::new(&project, &templates);
+                black_box(migrations::plan(&fresh, &Existing::default(), &request).unwrap())
+            })
         });
         // What `gen all` does into an empty directory, without the disk.
         group.bench_with_input(BenchmarkId::new("all", &size), &size, |b, _| {
             b.iter(|| {
-                let (schema, _) = schemagen::build_schema(&files, &Default::default());
-                let context = EmitContext::new(&schema, &options, &templates);
+                let project = Project::from_files(files.clone(), Vec::new(), &settings);
+                let context = EmitContext::new(&project, &templates);
                 for &emitter in Emitter::ALL {
-                    black_box(schemagen::emit::emit(emitter, &context, inputs).unwrap());
+                    black_box(emitter.render(&context).unwrap());
                 }
-                black_box(first_migration(context.realized()));
+                black_box(migrations::plan(&context, &Existing::default(), &request).unwrap());
             })
         });
     }

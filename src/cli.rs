@@ -1,8 +1,12 @@
 //! Command-line interface: clap derive definitions, validated once into a
-//! `Config` that the commands use. Nothing here reads documents; `run` does.
+//! `Config` (the library's `Settings` plus what only the shell needs) that
+//! the commands use. The library never sees clap: the value enums here map
+//! onto library types. Nothing here reads documents; `run` does.
 
-use crate::config::{ConfigFile, Target};
-use crate::diag::Format;
+use crate::config::ConfigFile;
+use crate::emit::{Emitter, Target};
+use crate::settings::{ConfigSource, Settings};
+use crate::source::{find_root, lexically_normal};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -24,28 +28,123 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// When to colour output. `auto` colours terminals unless NO_COLOR is set.
+    #[arg(long, global = true, value_enum, default_value_t = ColorMode::Auto)]
+    pub color: ColorMode,
+
+    /// The document options may also go before the command.
+    #[command(flatten)]
+    pub inputs: InputArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What documents to read and how: every command but `apply` takes these,
+/// before or after its name. They are not global, so that `apply --help`
+/// lists only what `apply` uses.
+#[derive(Debug, Clone, Default, Args)]
+pub struct InputArgs {
     /// Document to read (a file, or a directory of .md files); repeat for
     /// more, in precedence order. Overrides the configuration's `sources`.
     // One path per flag, so that the flag can go before the command too:
     // with several values per flag, `gen --docs a.md lint` read `lint` as
     // a document.
-    #[arg(long, global = true, value_name = "PATH", action = clap::ArgAction::Append)]
+    #[arg(long, value_name = "PATH", action = clap::ArgAction::Append)]
     pub docs: Vec<PathBuf>,
 
     /// Directory of `*.tera` templates that replace the embedded ones by name.
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
 
     /// Where migrations run; overrides the configuration's `target`.
-    #[arg(long, global = true, value_enum)]
-    pub target: Option<Target>,
+    #[arg(long, value_enum)]
+    pub target: Option<TargetArg>,
+}
 
-    /// When to colour output. `auto` colours terminals unless NO_COLOR is set.
-    #[arg(long, global = true, value_enum, default_value_t = ColorMode::Auto)]
-    pub color: ColorMode,
+impl InputArgs {
+    /// These, with `later`'s (given after the command) added or winning.
+    fn merged(&self, later: &InputArgs) -> InputArgs {
+        let mut docs = self.docs.clone();
+        docs.extend(later.docs.iter().cloned());
+        InputArgs {
+            docs,
+            templates: later.templates.clone().or_else(|| self.templates.clone()),
+            target: later.target.or(self.target),
+        }
+    }
+}
 
-    #[command(subcommand)]
-    pub command: Command,
+/// `--target`, mapped onto [`Target`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TargetArg {
+    /// Supabase provides `auth`, the roles and the `extensions` schema.
+    Supabase,
+    /// Plain PostgreSQL: the initial migration creates what Supabase provides.
+    Postgres,
+}
+
+impl From<TargetArg> for Target {
+    fn from(arg: TargetArg) -> Target {
+        match arg {
+            TargetArg::Supabase => Target::Supabase,
+            TargetArg::Postgres => Target::Postgres,
+        }
+    }
+}
+
+/// `--format` of the reporting commands, mapped onto [`crate::diag::Format`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Human-readable, with the source line underlined.
+    Text,
+    /// A JSON document on stdout.
+    Json,
+    /// GitHub workflow commands (`::warning file=…,line=…::…`).
+    Github,
+    /// SARIF 2.1.0, for code-scanning dashboards.
+    Sarif,
+}
+
+impl From<FormatArg> for crate::diag::Format {
+    fn from(arg: FormatArg) -> crate::diag::Format {
+        match arg {
+            FormatArg::Text => crate::diag::Format::Text,
+            FormatArg::Json => crate::diag::Format::Json,
+            FormatArg::Github => crate::diag::Format::Github,
+            FormatArg::Sarif => crate::diag::Format::Sarif,
+        }
+    }
+}
+
+/// `gen emit NAME`, mapped onto [`Emitter`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EmitterArg {
+    /// `sql/schema.sql`: the complete DDL for a fresh database.
+    Sql,
+    /// `rls/policies.sql` and the access matrix in `reports/`.
+    Rls,
+    /// `openapi/openapi.yaml` and `.json`: the REST surface, OpenAPI 3.1.
+    Openapi,
+    /// `glossary/glossary.md`, `.jsonl` and `.sql`: every field and table, for Javari.
+    Glossary,
+    /// `reports/consolidation.md`, `.json` and `.sql`: duplicate tables and how to merge them.
+    Consolidation,
+    /// `rust/`: a crate of Rust types for every fully documented table, for sqlx.
+    Models,
+}
+
+impl From<EmitterArg> for Emitter {
+    fn from(arg: EmitterArg) -> Emitter {
+        match arg {
+            EmitterArg::Sql => Emitter::Sql,
+            EmitterArg::Rls => Emitter::Rls,
+            EmitterArg::Openapi => Emitter::OpenApi,
+            EmitterArg::Glossary => Emitter::Glossary,
+            EmitterArg::Consolidation => Emitter::Consolidation,
+            EmitterArg::Models => Emitter::Models,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -62,7 +161,7 @@ pub enum Command {
     /// Check the documents and report diagnostics with file:line and a stable code.
     Lint(LintArgs),
     /// Print the complete DDL for a fresh database.
-    Sql,
+    Sql(SqlArgs),
     /// Write sqlx reversible migrations for what changed in the documents.
     Migrations(MigrationsArgs),
     /// Apply pending migrations to a database (as `sqlx migrate run` would).
@@ -112,12 +211,14 @@ pub struct LiveArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
+    #[command(flatten)]
+    pub inputs: InputArgs,
     /// PostgreSQL connection URL; `sslmode` and `sslrootcert` are honoured.
     /// Without one, the committed outputs are checked instead.
     #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
     pub database_url: Option<String>,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    pub format: FormatArg,
     #[command(flatten)]
     pub live: LiveArgs,
     /// Output directory to check when there is no URL; overrides the configuration's `output`.
@@ -127,6 +228,8 @@ pub struct CheckArgs {
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
+    #[command(flatten)]
+    pub inputs: InputArgs,
     /// PostgreSQL connection URL; `sslmode` and `sslrootcert` are honoured.
     #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
     pub database_url: String,
@@ -139,7 +242,15 @@ pub struct DiffArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct SqlArgs {
+    #[command(flatten)]
+    pub inputs: InputArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct OutArgs {
+    #[command(flatten)]
+    pub inputs: InputArgs,
     /// Output directory; overrides the configuration's `output`.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -147,9 +258,11 @@ pub struct OutArgs {
 
 #[derive(Debug, Args)]
 pub struct EmitArgs {
+    #[command(flatten)]
+    pub inputs: InputArgs,
     /// Which output.
     #[arg(value_enum)]
-    pub emitter: crate::emit::Emitter,
+    pub emitter: EmitterArg,
     /// Output directory; overrides the configuration's `output`.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -157,6 +270,8 @@ pub struct EmitArgs {
 
 #[derive(Debug, Args)]
 pub struct RlsArgs {
+    #[command(flatten)]
+    pub inputs: InputArgs,
     /// Also write reports/rls-matrix.md and .json.
     #[arg(long)]
     pub matrix: bool,
@@ -167,6 +282,8 @@ pub struct RlsArgs {
 
 #[derive(Debug, Args)]
 pub struct AllArgs {
+    #[command(flatten)]
+    pub inputs: InputArgs,
     /// Output directory; overrides the configuration's `output`.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -183,6 +300,8 @@ pub struct AllArgs {
 
 #[derive(Debug, Args)]
 pub struct MigrationsArgs {
+    #[command(flatten)]
+    pub inputs: InputArgs,
     /// Migration name, the part after the version.
     #[arg(long, default_value = "schema")]
     pub name: String,
@@ -218,6 +337,8 @@ pub enum ModelFormat {
 
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
+    #[command(flatten)]
+    pub inputs: InputArgs,
     /// Output format of the model.
     #[arg(long, value_enum, default_value_t = ModelFormat::Yaml)]
     pub format: ModelFormat,
@@ -243,22 +364,41 @@ impl DenyLevel {
 
 #[derive(Debug, Args)]
 pub struct LintArgs {
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[command(flatten)]
+    pub inputs: InputArgs,
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    pub format: FormatArg,
     /// Exit 1 when there is a diagnostic at this severity or worse.
     #[arg(long, value_enum, default_value_t = DenyLevel::Errors)]
     pub deny: DenyLevel,
 }
 
-/// Everything the commands need, validated once.
+impl Command {
+    /// The document options given after the command, for the commands that
+    /// read documents (all but `apply`).
+    fn inputs(&self) -> Option<&InputArgs> {
+        Some(match self {
+            Command::Schema(a) => &a.inputs,
+            Command::Lint(a) => &a.inputs,
+            Command::Sql(a) => &a.inputs,
+            Command::Migrations(a) => &a.inputs,
+            Command::Apply(_) => return None,
+            Command::Rls(a) => &a.inputs,
+            Command::All(a) => &a.inputs,
+            Command::Emit(a) => &a.inputs,
+            Command::Openapi(a) | Command::Glossary(a) | Command::Consolidation(a) | Command::Models(a) => &a.inputs,
+            Command::Check(a) => &a.inputs,
+            Command::Diff(a) => &a.inputs,
+        })
+    }
+}
+
+/// Everything the commands need, validated once: the library's
+/// [`Settings`] and what only the shell uses.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub docs: Vec<PathBuf>,
-    pub file: ConfigFile,
-    /// Display path and text of the configuration file, when there is one.
-    pub config_source: Option<(String, String)>,
+    pub settings: Settings,
     pub output_dir: PathBuf,
-    pub target: Target,
     pub templates: Option<PathBuf>,
     pub color: bool,
 }
@@ -267,8 +407,10 @@ pub struct Config {
 pub enum UsageError {
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
-    #[error("no documents to read: pass --docs PATH or list `sources` in {0}")]
+    #[error("no documents to read: pass --docs PATH, or create {0} with a `sources:` list")]
     NoDocuments(String),
+    #[error("cannot read the working directory: {0}")]
+    WorkingDirectory(std::io::Error),
 }
 
 impl Config {
@@ -278,15 +420,36 @@ impl Config {
         out.map_or_else(|| self.output_dir.clone(), Path::to_path_buf)
     }
 
-    /// Resolves the configuration file and command-line overrides.
+    /// How messages name `path`: relative to the repository root when it
+    /// lies below it, otherwise as the user gave it.
+    pub fn display(&self, path: &Path) -> String {
+        let shown = crate::source::display_path(path, &self.settings.root);
+        if shown.starts_with("..") {
+            path.to_string_lossy().replace('\\', "/")
+        } else {
+            shown
+        }
+    }
+
+    /// Resolves the configuration file and command-line overrides, once.
     pub fn from_cli(cli: &Cli) -> Result<Config, UsageError> {
+        let inputs = match cli.command.inputs() {
+            Some(later) => cli.inputs.merged(later),
+            None => cli.inputs.clone(),
+        };
         let explicit = cli.config.clone();
         let config_path = explicit.clone().or_else(|| {
             Path::new(DEFAULT_CONFIG)
                 .exists()
                 .then(|| PathBuf::from(DEFAULT_CONFIG))
         });
-        let (file, config_source, base) = match &config_path {
+        let cwd = std::env::current_dir().map_err(UsageError::WorkingDirectory)?;
+        let base = config_path
+            .as_ref()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+            .unwrap_or_default();
+        let root = find_root(&cwd, config_path.as_ref().map(|_| base.as_path()));
+        let (file, config_source) = match &config_path {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|source| {
                     crate::config::ConfigError::Read {
@@ -294,14 +457,14 @@ impl Config {
                         source,
                     }
                 })?;
-                let file = ConfigFile::parse(&text, path)?;
-                let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-                (file, Some((crate::source::display_path(path), text)), base)
+                let display_path = crate::source::display_path(path, &root);
+                let file = ConfigFile::parse(&text, &display_path)?;
+                (file, Some(ConfigSource { display_path, text }))
             }
-            None => (ConfigFile::default(), None, PathBuf::new()),
+            None => (ConfigFile::default(), None),
         };
-        let docs = if !cli.docs.is_empty() {
-            cli.docs.clone()
+        let documents = if !inputs.docs.is_empty() {
+            inputs.docs.clone()
         } else if !file.sources.is_empty() {
             file.sources
                 .iter()
@@ -327,37 +490,12 @@ impl Config {
                     && std::io::stdout().is_terminal()
             }
         };
+        let settings = file.settings(documents, root, config_source, inputs.target.map(Target::from));
         Ok(Config {
-            docs,
-            target: cli.target.unwrap_or(file.target),
-            templates: cli.templates.clone(),
-            file,
-            config_source,
+            settings,
+            templates: inputs.templates.clone(),
             output_dir,
             color,
         })
-    }
-}
-
-/// `schema/../generated` → `generated`, without touching the file system
-/// (the directory may not exist yet).
-fn lexically_normal(path: &Path) -> PathBuf {
-    use std::path::Component;
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir
-                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
-            {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    if out.as_os_str().is_empty() {
-        PathBuf::from(".")
-    } else {
-        out
     }
 }

@@ -1,34 +1,14 @@
 //! `schema/gen.yaml`: which documents to read and in what precedence, the
 //! target, the output directory, and corrections the documents cannot make
-//! themselves. Read with serde_yaml; unknown keys are rejected with the
+//! themselves. This is the CLI side: the file's layout maps onto the
+//! library's `Settings`, and nothing in the library imports it. Read with serde-saphyr; unknown keys are rejected with the
 //! file and line, so a typo never silently does nothing.
 
+use crate::model::overrides::Overrides;
+use crate::model::physical::{RealizeOptions, Stubs};
+use crate::settings::{ConfigSource, GlossaryOptions, Settings, Target};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-
-/// Where migrations will run. Supabase provides `auth`, the roles and the
-/// `extensions` schema; plain PostgreSQL gets a prelude that creates them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Target {
-    #[default]
-    Supabase,
-    Postgres,
-}
-
-/// Which name-only tables referenced by FKs become stub tables.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Stubs {
-    /// Only those an FK points at.
-    #[default]
-    Referenced,
-    /// Every name-only table.
-    All,
-    /// None; FKs to name-only tables are left out and reported.
-    None,
-}
+use std::path::PathBuf;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -54,40 +34,9 @@ pub struct ConfigFile {
     pub rls: crate::model::rls::RlsOptions,
     /// The glossary's rows in javari_knowledge.
     #[serde(default)]
-    pub glossary: crate::emit::glossary::GlossaryOptions,
+    pub glossary: GlossaryOptions,
     #[serde(default)]
     pub overrides: Overrides,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Overrides {
-    /// Tables left out of the model entirely.
-    #[serde(default)]
-    pub ignore_tables: Vec<String>,
-    /// Per-table corrections.
-    #[serde(default)]
-    pub tables: BTreeMap<String, TableOverride>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TableOverride {
-    #[serde(default)]
-    pub columns: BTreeMap<String, ColumnOverride>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ColumnOverride {
-    /// A PostgreSQL type, such as `numeric(12,2)`.
-    #[serde(default, rename = "type")]
-    pub ty: Option<String>,
-    #[serde(default)]
-    pub nullable: Option<bool>,
-    /// FK target: `table`, `table(column)` or `auth.users(id)`.
-    #[serde(default)]
-    pub references: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -108,12 +57,14 @@ pub enum ConfigError {
 }
 
 impl ConfigFile {
-    /// Parses configuration text; `path` is used in error messages.
-    pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
-        serde_yaml::from_str(text).map_err(|error| {
-            let (line, column) = error.location().map_or((1, 1), |l| (l.line(), l.column()));
+    /// Parses configuration text; `display_path` names it in error messages.
+    pub fn parse(text: &str, display_path: &str) -> Result<ConfigFile, ConfigError> {
+        serde_saphyr::from_str(text).map_err(|error| {
+            let (line, column) = error
+                .location()
+                .map_or((1, 1), |l| (l.line() as usize, l.column() as usize));
             ConfigError::Invalid {
-                path: crate::source::display_path(path),
+                path: display_path.to_owned(),
                 line,
                 column,
                 message: error.to_string(),
@@ -121,12 +72,29 @@ impl ConfigFile {
         })
     }
 
-    pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        ConfigFile::parse(&text, path)
+    /// The library's settings: this file's, with the documents, root and
+    /// target the command line resolved.
+    pub fn settings(
+        &self,
+        documents: Vec<PathBuf>,
+        root: PathBuf,
+        config_source: Option<ConfigSource>,
+        target: Option<Target>,
+    ) -> Settings {
+        Settings {
+            documents,
+            root,
+            overrides: self.overrides.clone(),
+            config_source,
+            target: target.unwrap_or(self.target),
+            realize: RealizeOptions {
+                stubs: self.stubs,
+                enforce_documented_enums: self.enforce_documented_enums,
+                updated_at_trigger: self.updated_at_trigger,
+                rls: self.rls.clone(),
+            },
+            glossary: self.glossary.clone(),
+        }
     }
 }
 
@@ -138,7 +106,7 @@ mod tests {
     fn unknown_keys_are_rejected_with_a_line() {
         let text =
             "sources: [a.md]\ntarget: postgres\noverrides:\n  tables:\n    t:\n      colums: {}\n";
-        let error = ConfigFile::parse(text, Path::new("gen.yaml")).unwrap_err();
+        let error = ConfigFile::parse(text, "gen.yaml").unwrap_err();
         let message = error.to_string();
         assert!(message.starts_with("gen.yaml:6:"), "{message}");
         assert!(message.contains("colums"), "{message}");
@@ -147,7 +115,7 @@ mod tests {
     #[test]
     fn reads_overrides() {
         let text = "target: postgres\nstubs: none\noverrides:\n  ignore_tables: [x]\n  tables:\n    t:\n      columns:\n        c: { type: 'numeric(12,2)', nullable: false }\n";
-        let config = ConfigFile::parse(text, Path::new("gen.yaml")).unwrap();
+        let config = ConfigFile::parse(text, "gen.yaml").unwrap();
         assert_eq!(config.target, Target::Postgres);
         assert_eq!(config.stubs, Stubs::None);
         assert_eq!(

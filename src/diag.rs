@@ -81,12 +81,15 @@ pub enum Code {
     PolicyUnknownColumn,
     RlsRuleUnreadable,
     PolicyWithoutRls,
+    RouteWithoutMethod,
     /// A committed output differs from what the documents render to.
     StaleOutput,
     /// The documents changed and no migration captures it.
     MigrationsBehind,
     /// A migration file was changed after it was generated.
     MigrationEdited,
+    /// A migration would lose data and was not allowed to.
+    DestructiveChange,
 }
 
 impl Code {
@@ -116,9 +119,11 @@ impl Code {
         Code::PolicyUnknownColumn,
         Code::RlsRuleUnreadable,
         Code::PolicyWithoutRls,
+        Code::RouteWithoutMethod,
         Code::StaleOutput,
         Code::MigrationsBehind,
         Code::MigrationEdited,
+        Code::DestructiveChange,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -149,9 +154,11 @@ impl Code {
             Code::PolicyUnknownColumn => "policy-unknown-column",
             Code::RlsRuleUnreadable => "rls-rule-unreadable",
             Code::PolicyWithoutRls => "policy-without-rls",
+            Code::RouteWithoutMethod => "route-without-method",
             Code::StaleOutput => "stale-output",
             Code::MigrationsBehind => "migrations-behind",
             Code::MigrationEdited => "migration-edited",
+            Code::DestructiveChange => "destructive-change",
         }
     }
 

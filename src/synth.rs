@@ -283,7 +283,8 @@ mod tests {
             .iter()
             .map(|(name, text)| crate::source::SourceFile::decode(name.as_str(), text.as_bytes()).0)
             .collect();
-        let (schema, diagnostics) = crate::build_schema(&files, &Default::default());
+        let project = crate::project::Project::from_files(files, Vec::new(), &Default::default());
+        let (schema, diagnostics) = (project.documented(), project.diagnostics());
         assert_eq!(schema.tables.len(), 200);
         assert!(schema.documented_tables().count() > 150);
         let errors: Vec<_> = diagnostics

@@ -5,7 +5,6 @@
 
 mod support;
 
-use schemagen::model::physical::{RealizeOptions, realize};
 use schemagen::model::{Schema, Source};
 use serde_json::Value;
 use sqlx::Connection;
@@ -37,7 +36,11 @@ async fn migrated() -> TestDb {
     let db = fresh_db().await;
     let templates = schemagen::emit::Templates::load(None).unwrap();
     let prelude =
-        schemagen::emit::sql::prelude(schemagen::config::Target::Postgres, &templates, true)
+        schemagen::emit::sql::prelude(
+            schemagen::emit::Target::Postgres,
+            &templates,
+            schemagen::emit::sql::Direction::Up,
+        )
             .unwrap()
             .unwrap();
     db.run(&prelude).await;
@@ -66,19 +69,13 @@ fn check_json(url: &str) -> (i32, Vec<Value>) {
 
 /// The realised documented schema, where expected sources come from.
 fn documented() -> Schema {
-    let (schema, _) = support::real_schema();
     let config = schemagen::config::ConfigFile::parse(
         &std::fs::read_to_string(support::root().join("schema/gen.yaml")).unwrap(),
-        Path::new("schema/gen.yaml"),
+        "schema/gen.yaml",
     )
     .unwrap();
-    let options = RealizeOptions {
-        stubs: config.stubs,
-        enforce_documented_enums: config.enforce_documented_enums,
-        updated_at_trigger: config.updated_at_trigger,
-        rls: config.rls,
-    };
-    realize(&schema, &options).0
+    let settings = config.settings(Vec::new(), PathBuf::new(), None, None);
+    support::real_project(&settings).realized().clone().into_inner()
 }
 
 /// The text of a document line, to check independently of the model that an

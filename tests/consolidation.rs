@@ -14,52 +14,56 @@
 
 mod support;
 
-use schemagen::config::Target;
+use schemagen::emit::Target;
 use schemagen::emit::consolidation::{
     self, Action, Cluster, ConsolidationOptions, Definitions, Intent, Report, SignalKind, SqlStep,
 };
-use schemagen::emit::{EmitContext, EmitOptions, OutputFile, Templates};
-use schemagen::model::physical::{RealizeOptions, quote_identifier, realize};
+use schemagen::emit::{EmitContext, Emitter, OutputFile, Templates};
+use schemagen::model::physical::{RealizeOptions, quote_identifier};
+use schemagen::model::stages::Documented;
 use schemagen::model::{PgType, Schema, Table};
 use schemagen::source::SourceFile;
-use schemagen::{LoadOptions, build_schema};
+use schemagen::{Project, Settings};
 use sha2::{Digest, Sha256};
 use sqlx::AssertSqlSafe;
 use std::collections::{BTreeMap, BTreeSet};
 use support::db::{TestDb, fresh_db};
 use support::{JAVARI, MASTER};
 
-fn emit_options() -> EmitOptions {
-    EmitOptions {
-        target: Target::Postgres,
-        realize: RealizeOptions::default(),
-    }
+fn settings() -> Settings {
+    support::settings(Target::Postgres, RealizeOptions::default())
 }
 
 /// The real documents, read from disk, and their per-document definitions.
 fn real() -> (Schema, Definitions) {
-    let files = support::source_files(&[JAVARI, MASTER]);
-    let (schema, _) = build_schema(&files, &LoadOptions::default());
-    (schema, Definitions::read(&files))
+    let project = support::real_project(&settings());
+    (
+        project.documented().clone().into_inner(),
+        project.definitions().clone(),
+    )
 }
 
 fn report_of(schema: &Schema, definitions: &Definitions) -> Report {
+    let documented = Documented::new(schema.clone());
+    let (realized, _) = documented.realize(&RealizeOptions::default());
     consolidation::report(
-        schema,
+        &documented,
+        &realized,
         definitions,
-        &RealizeOptions::default(),
         &ConsolidationOptions::default(),
     )
 }
 
-fn emit(schema: &Schema, definitions: Option<&Definitions>) -> Vec<OutputFile> {
+/// The three files of a project.
+fn emit(project: &Project) -> Vec<OutputFile> {
     let templates = Templates::load(None).unwrap();
-    let options = emit_options();
-    let context = EmitContext::new(schema, &options, &templates);
-    match definitions {
-        Some(d) => consolidation::emit_with(&context, d, &ConsolidationOptions::default()).unwrap(),
-        None => consolidation::emit(&context).unwrap(),
-    }
+    let context = EmitContext::new(project, &templates);
+    Emitter::Consolidation.render(&context).unwrap()
+}
+
+/// The three files of the real documents, with their definitions.
+fn emit_real() -> Vec<OutputFile> {
+    emit(&support::real_project(&settings()))
 }
 
 fn file<'a>(files: &'a [OutputFile], path: &str) -> &'a str {
@@ -242,7 +246,7 @@ fn every_name_family_lands_in_one_cluster_with_its_signal() {
 #[test]
 fn the_model_alone_still_reports_the_double_definition() {
     let (schema, _) = real();
-    let files = emit(&schema, None);
+    let files = emit(&support::project_of_schema(&schema, &settings()));
     let report: serde_json::Value =
         serde_json::from_str(file(&files, consolidation::JSON)).unwrap();
     let cost = report["clusters"]
@@ -264,9 +268,8 @@ fn the_model_alone_still_reports_the_double_definition() {
 #[test]
 fn unchanged_documents_give_byte_identical_output() {
     let (first_schema, first_definitions) = real();
-    let (second_schema, second_definitions) = real();
-    let first = emit(&first_schema, Some(&first_definitions));
-    let second = emit(&second_schema, Some(&second_definitions));
+    let first = emit_real();
+    let second = emit_real();
     assert_eq!(first, second);
     let paths: Vec<String> = first
         .iter()
@@ -289,8 +292,7 @@ fn unchanged_documents_give_byte_identical_output() {
 
 #[test]
 fn consolidation_markdown() {
-    let (schema, definitions) = real();
-    let files = emit(&schema, Some(&definitions));
+    let files = emit_real();
     insta::assert_snapshot!("consolidation_md", file(&files, consolidation::MARKDOWN));
 }
 
@@ -828,12 +830,12 @@ fn cluster_sql(report: &Report, cluster: &Cluster) -> String {
 /// Builds the database from the documents, seeds every merge step of the
 /// cluster, runs the cluster's SQL and checks each step.
 async fn merge_cluster(schema: &Schema, report: &Report, cluster: &Cluster) {
-    let (realized, _) = realize(schema, &RealizeOptions::default());
-    let templates = Templates::load(None).unwrap();
-    let ddl = schemagen::emit::sql::full_ddl(schema, &emit_options(), &templates).unwrap();
+    let project = support::project_of_schema(schema, &settings());
+    let realized = project.realized();
+    let ddl = support::ddl(&project);
     let db = fresh_db().await;
     db.run(&ddl).await;
-    let mut seeder = Seeder::new(&db, &realized);
+    let mut seeder = Seeder::new(&db, realized);
     let mut checks = Vec::new();
     for step in &cluster.steps {
         if let Some(sql) = &step.sql {
@@ -873,11 +875,9 @@ async fn every_sql_cluster_of_the_real_documents_merges_without_losing_a_row() {
 
 #[tokio::test]
 async fn the_whole_script_applies_to_a_database_built_from_the_documents() {
-    let (schema, definitions) = real();
-    let files = emit(&schema, Some(&definitions));
-    let templates = Templates::load(None).unwrap();
+    let files = emit_real();
     let db = fresh_db().await;
-    db.run(&schemagen::emit::sql::full_ddl(&schema, &emit_options(), &templates).unwrap())
+    db.run(&support::ddl(&support::real_project(&settings())))
         .await;
     db.run(file(&files, consolidation::SQL)).await;
     let catalog = db.catalog().await;
@@ -953,7 +953,7 @@ CREATE TABLE invoices (
 #[tokio::test]
 async fn foreign_keys_follow_the_merged_table_and_types_and_names_are_mapped() {
     let (file, _) = SourceFile::decode("shop.md", SHOP.as_bytes());
-    let (schema, _) = build_schema(&[file], &LoadOptions::default());
+    let schema = support::schema_of_files(vec![file]);
     let report = report_of(&schema, &Definitions::default());
     assert_eq!(report.clusters.len(), 1, "{:#?}", report.clusters);
     let cluster = &report.clusters[0];

@@ -5,27 +5,24 @@
 
 mod support;
 
-use schemagen::config::Target;
+use schemagen::emit::Target;
 use schemagen::emit::glossary::{self, EntryKind};
-use schemagen::emit::{EmitContext, EmitOptions, OutputFile, Templates};
+use schemagen::Settings;
+use schemagen::emit::{EmitContext, Emitter, OutputFile, Templates};
 use schemagen::model::Schema;
 use schemagen::model::physical::RealizeOptions;
-use schemagen::{LoadOptions, build_schema};
 use std::collections::{BTreeMap, BTreeSet};
 use support::db::{TestDb, fresh_db};
 
-fn options() -> EmitOptions {
-    EmitOptions {
-        target: Target::Postgres,
-        realize: RealizeOptions::default(),
-    }
+fn settings() -> Settings {
+    support::settings(Target::Postgres, RealizeOptions::default())
 }
 
 fn emit(schema: &Schema) -> Vec<OutputFile> {
     let templates = Templates::load(None).unwrap();
-    let options = options();
-    let context = EmitContext::new(schema, &options, &templates);
-    glossary::emit(&context).unwrap()
+    let project = support::project_of_schema(schema, &settings());
+    let context = EmitContext::new(&project, &templates);
+    Emitter::Glossary.render(&context).unwrap()
 }
 
 fn file<'a>(files: &'a [OutputFile], path: &str) -> &'a str {
@@ -42,7 +39,7 @@ fn real_schema() -> Schema {
 
 /// One document read alone, as `gen --docs FILE` would.
 fn schema_of_document(path: &str) -> Schema {
-    build_schema(&support::source_files(&[path]), &LoadOptions::default()).0
+    support::schema_of_files(support::source_files(&[path]))
 }
 
 /// Every JSONL line, parsed.
@@ -278,8 +275,7 @@ fn changed(before: &BTreeMap<String, Row>, after: &BTreeMap<String, Row>) -> Vec
 #[tokio::test]
 async fn glossary_sql_is_an_idempotent_upsert_into_javari_knowledge() {
     let mut schema = real_schema();
-    let templates = Templates::load(None).unwrap();
-    let ddl = schemagen::emit::sql::full_ddl(&schema, &options(), &templates).unwrap();
+    let ddl = support::ddl_of(&schema, &settings());
     let db = fresh_db().await;
     db.run(&ddl).await;
 

@@ -5,26 +5,23 @@
 
 mod support;
 
-use schemagen::config::Target;
+use schemagen::emit::Target;
 use schemagen::emit::migrations::{self, Existing, MigrationRequest, Plan};
-use schemagen::emit::{EmitOptions, OutputFile, Templates};
+use schemagen::Settings;
+use schemagen::emit::{EmitContext, OutputFile, Templates};
 use schemagen::model::physical::{RealizeOptions, realize};
 use schemagen::model::{PgType, Schema};
 use schemagen::source::SourceFile;
-use schemagen::{LoadOptions, build_schema};
 use std::collections::BTreeSet;
 use support::db::{Catalog, TestDb, fresh_db};
 
-fn options(target: Target) -> EmitOptions {
-    EmitOptions {
-        target,
-        realize: RealizeOptions::default(),
-    }
+fn options(target: Target) -> Settings {
+    support::settings(target, RealizeOptions::default())
 }
 
 fn schema_of(text: &str) -> Schema {
     let (file, _) = SourceFile::decode("doc.md", text.as_bytes());
-    build_schema(&[file], &LoadOptions::default()).0
+    support::schema_of_files(vec![file])
 }
 
 fn real_schema() -> Schema {
@@ -33,7 +30,11 @@ fn real_schema() -> Schema {
 
 fn prelude() -> String {
     let templates = Templates::load(None).unwrap();
-    schemagen::emit::sql::prelude(Target::Postgres, &templates, true)
+    schemagen::emit::sql::prelude(
+        Target::Postgres,
+        &templates,
+        schemagen::emit::sql::Direction::Up,
+    )
         .unwrap()
         .unwrap()
 }
@@ -56,7 +57,9 @@ fn plan_files(
         version,
         allow_destructive: true,
     };
-    match migrations::plan(schema, existing, &request, &options(target), &templates).unwrap() {
+    let project = support::project_of_schema(schema, &options(target));
+    let context = EmitContext::new(&project, &templates);
+    match migrations::plan(&context, existing, &request).unwrap() {
         Plan::Write { files, .. } => files,
         other => panic!("expected files, got {other:?}"),
     }
@@ -92,9 +95,7 @@ fn existing_after(files: &[OutputFile]) -> Existing {
 #[tokio::test]
 async fn full_ddl_and_initial_migration_apply_with_the_prelude() {
     let schema = real_schema();
-    let templates = Templates::load(None).unwrap();
-    let ddl =
-        schemagen::emit::sql::full_ddl(&schema, &options(Target::Postgres), &templates).unwrap();
+    let ddl = support::ddl_of(&schema, &options(Target::Postgres));
     let db = fresh_db().await;
     run_without_search_path(&db, &ddl).await;
     assert_eq!(db.catalog().await.tables().len(), 44);
@@ -546,15 +547,14 @@ async fn incremental_migrations_round_trip_for_every_edit() {
     }
 }
 
-fn realize_options(configure: impl FnOnce(&mut RealizeOptions)) -> EmitOptions {
+fn realize_options(configure: impl FnOnce(&mut RealizeOptions)) -> Settings {
     let mut options = options(Target::Postgres);
     configure(&mut options.realize);
     options
 }
 
-async fn migrated_with(schema: &Schema, emit: &EmitOptions) -> TestDb {
-    let templates = Templates::load(None).unwrap();
-    let ddl = schemagen::emit::sql::full_ddl(schema, emit, &templates).unwrap();
+async fn migrated_with(schema: &Schema, settings: &Settings) -> TestDb {
+    let ddl = support::ddl_of(schema, settings);
     let db = fresh_db().await;
     db.run(&ddl).await;
     db
@@ -620,7 +620,7 @@ async fn the_updated_at_trigger_keeps_it_current_when_configured() {
 
 #[tokio::test]
 async fn stub_modes_choose_which_name_only_tables_exist() {
-    use schemagen::config::Stubs;
+    use schemagen::model::physical::Stubs;
     let schema = real_schema();
     let referenced = migrated_with(&schema, &options(Target::Postgres))
         .await

@@ -7,53 +7,35 @@
 
 mod support;
 
-use schemagen::config::Target;
-use schemagen::emit::openapi::routes::{self, ApiRoute, ResponseEnvelope};
-use schemagen::emit::openapi::{self, OpenApiInput};
-use schemagen::emit::{EmitContext, EmitOptions, OutputFile, Templates};
-use schemagen::model::physical::{RealizeOptions, quote_identifier, realize};
-use schemagen::model::{Column, JsonShape, PgType, Schema, Table, TableRef};
+use schemagen::emit::Target;
+use schemagen::emit::openapi;
+use schemagen::emit::{EmitContext, Emitter, OutputFile, Templates};
+use schemagen::model::physical::{RealizeOptions, quote_identifier};
+use schemagen::{Project, Settings};
+use schemagen::model::{Column, JsonShape, PgType, Table, TableRef};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 use support::db::{TestDb, describe_error, fresh_db};
 
-fn options() -> EmitOptions {
-    EmitOptions {
-        target: Target::Postgres,
-        realize: RealizeOptions::default(),
-    }
+fn settings() -> Settings {
+    support::settings(Target::Postgres, RealizeOptions::default())
 }
 
 /// The real documents, read as the CLI reads them.
-struct Docs {
-    schema: Schema,
-    routes: Vec<ApiRoute>,
-    envelope: Option<ResponseEnvelope>,
-}
-
-fn docs() -> Docs {
-    let files = support::source_files(&[support::JAVARI, support::MASTER]);
-    Docs {
-        schema: support::real_schema().0,
-        routes: routes::api_routes(&files),
-        envelope: routes::response_envelope(&files),
-    }
+fn docs() -> Project {
+    support::real_project(&settings())
 }
 
 /// The files `gen openapi` writes, and the document they hold.
-fn generate(docs: &Docs) -> (Vec<OutputFile>, Value) {
+fn generate(docs: &Project) -> (Vec<OutputFile>, Value) {
     let templates = Templates::load(None).expect("embedded templates load");
-    let options = options();
-    let context = EmitContext::new(&docs.schema, &options, &templates);
-    let input = OpenApiInput {
-        context: &context,
-        routes: &docs.routes,
-        envelope: docs.envelope.as_ref(),
-    };
-    let files = openapi::emit_with_routes(&input).expect("the spec is generated");
-    let document = serde_json::to_value(openapi::document(&input).expect("a document"))
+    let context = EmitContext::new(docs, &templates);
+    let files = Emitter::OpenApi
+        .render(&context)
+        .expect("the spec is generated");
+    let document = serde_json::to_value(openapi::document(&context).expect("a document"))
         .expect("the document serialises");
     (files, document)
 }
@@ -115,12 +97,13 @@ fn write_spec(files: &[OutputFile]) -> tempfile::TempDir {
     dir
 }
 
-fn documented_tables(schema: &Schema) -> Vec<Table> {
-    let (realized, _) = realize(schema, &options().realize);
-    realized
+fn documented_tables(project: &Project) -> Vec<Table> {
+    project
+        .realized()
         .tables
-        .into_values()
-        .filter(Table::is_documented)
+        .values()
+        .filter(|t| t.is_documented())
+        .cloned()
         .collect()
 }
 
@@ -158,7 +141,7 @@ fn pascal(table: &str) -> String {
 fn the_spec_validates_as_openapi_3_1_and_json_and_yaml_agree() {
     let (files, _) = generate(&docs());
     let json: Value = serde_json::from_str(file(&files, openapi::JSON_PATH)).expect("JSON parses");
-    let yaml: Value = serde_yaml::from_str(file(&files, openapi::YAML_PATH)).expect("YAML parses");
+    let yaml: Value = serde_saphyr::from_str(file(&files, openapi::YAML_PATH)).expect("YAML parses");
     assert_eq!(
         json, yaml,
         "openapi.json and openapi.yaml hold the same document"
@@ -196,7 +179,7 @@ fn regenerating_with_unchanged_documents_is_byte_identical() {
 fn insert_schemas_never_require_a_column_with_a_default() {
     let docs = docs();
     let (_, document) = generate(&docs);
-    let tables = documented_tables(&docs.schema);
+    let tables = documented_tables(&docs);
     assert_eq!(tables.len(), 40);
     for table in &tables {
         let name = pascal(&table.name);
@@ -312,7 +295,7 @@ fn paths_cover_every_table_and_the_documented_routes() {
     let docs = docs();
     let (_, document) = generate(&docs);
     let paths = document["paths"].as_object().expect("paths");
-    for table in documented_tables(&docs.schema) {
+    for table in documented_tables(&docs) {
         let item = &paths[&format!("/rest/v1/{}", table.name)];
         for method in ["get", "post", "patch", "delete"] {
             assert!(
@@ -640,13 +623,11 @@ async fn rows_of_every_documented_table_validate_against_their_schemas() {
     let dir = write_spec(&files);
     let spec = dir.path().join(openapi::JSON_PATH);
 
-    let templates = Templates::load(None).expect("embedded templates load");
-    let ddl = schemagen::emit::sql::full_ddl(&docs.schema, &options(), &templates)
-        .expect("the DDL renders");
+    let ddl = support::ddl(&docs);
     let db = fresh_db().await;
     db.run(&ddl).await;
 
-    let (realized, _) = realize(&docs.schema, &options().realize);
+    let realized = docs.realized();
     let mut samples = Samples { counter: 0 };
     // Rows already inserted, by table, as row_to_json gave them back.
     let mut inserted: BTreeMap<String, Vec<Value>> = BTreeMap::new();

@@ -5,10 +5,10 @@
 
 mod support;
 
-use schemagen::config::Target;
+use schemagen::emit::Target;
 use schemagen::emit::rls::{Access, Operation, Perspective, cell, owner_column};
-use schemagen::emit::{EmitOptions, Templates};
-use schemagen::model::physical::{RealizeOptions, quote_identifier, realize};
+use schemagen::emit::Templates;
+use schemagen::model::physical::{RealizeOptions, quote_identifier};
 use schemagen::model::{Schema, Table};
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use support::db::{TestDb, fresh_db};
@@ -26,16 +26,13 @@ struct World {
 }
 
 async fn world() -> World {
-    let schema = support::real_schema().0;
-    let (realized, _) = realize(&schema, &RealizeOptions::default());
-    let templates = Templates::load(None).unwrap();
-    let options = EmitOptions {
-        target: Target::Postgres,
-        realize: RealizeOptions::default(),
-    };
+    let project = support::real_project(&support::settings(
+        Target::Postgres,
+        RealizeOptions::default(),
+    ));
+    let realized = project.realized().clone().into_inner();
     let db = fresh_db().await;
-    db.run(&schemagen::emit::sql::full_ddl(&schema, &options, &templates).unwrap())
-        .await;
+    db.run(&support::ddl(&project)).await;
     // A and B exist wherever an owner column can point.
     for n in [A, B] {
         db.run(&format!(
@@ -567,19 +564,12 @@ async fn every_matrix_cell_of_the_documented_tables_holds_in_the_database() {
 async fn policies_sql_is_idempotent_and_matches_the_migration() {
     let world = world().await;
     let templates = Templates::load(None).unwrap();
-    let schema = support::real_schema().0;
-    let options = EmitOptions {
-        target: Target::Postgres,
-        realize: RealizeOptions::default(),
-    };
-    let context = schemagen::emit::EmitContext::new(&schema, &options, &templates);
-    let glossary = Default::default();
-    let inputs = schemagen::emit::EmitInputs {
-        sources: &[],
-        glossary: &glossary,
-        definitions: None,
-    };
-    let files = schemagen::emit::emit(schemagen::emit::Emitter::Rls, &context, inputs).unwrap();
+    let project = support::real_project(&support::settings(
+        Target::Postgres,
+        RealizeOptions::default(),
+    ));
+    let context = schemagen::emit::EmitContext::new(&project, &templates);
+    let files = schemagen::emit::Emitter::Rls.render(&context).unwrap();
     let policies = &files
         .iter()
         .find(|f| f.path.ends_with("policies.sql"))

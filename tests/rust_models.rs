@@ -7,9 +7,8 @@
 
 mod support;
 
-use schemagen::config::Target;
-use schemagen::emit::{EmitOptions, Templates};
-use schemagen::model::physical::{RealizeOptions, quote_identifier, realize};
+use schemagen::emit::Target;
+use schemagen::model::physical::{RealizeOptions, quote_identifier};
 use schemagen::model::{JsonShape, PgType, Schema, Table};
 use schemagen_models::{NewRecord, Record, Visit, visit_tables};
 use serde_json::{Value, json};
@@ -35,17 +34,13 @@ struct World {
 }
 
 async fn world() -> World {
-    let schema = support::real_schema().0;
-    let realize_options = RealizeOptions::default();
-    let (realized, _) = realize(&schema, &realize_options);
-    let options = EmitOptions {
-        target: Target::Postgres,
-        realize: realize_options,
-    };
-    let templates = Templates::load(None).unwrap();
+    let project = support::real_project(&support::settings(
+        Target::Postgres,
+        RealizeOptions::default(),
+    ));
+    let realized = project.realized().clone().into_inner();
     let db = fresh_db().await;
-    db.run(&schemagen::emit::sql::full_ddl(&schema, &options, &templates).unwrap())
-        .await;
+    db.run(&support::ddl(&project)).await;
     db.run(&format!(
         "INSERT INTO auth.users (id, email) VALUES ('{}', 'models@example.com')",
         uuid(AUTH_USER)

@@ -6,6 +6,7 @@
 
 pub mod canonical;
 pub mod drift;
+pub mod live;
 pub mod order;
 
 use crate::model::{
@@ -802,7 +803,8 @@ mod tests {
 
     #[test]
     fn identical_schemas_have_no_changes() {
-        let (schema, _) = crate::build_schema(&[], &Default::default());
-        assert!(diff(&schema, &schema).is_empty());
+        let project = crate::project::Project::from_files(Vec::new(), Vec::new(), &Default::default());
+        let schema = project.realized();
+        assert!(diff(schema, schema).is_empty());
     }
 }

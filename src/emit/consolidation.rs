@@ -11,10 +11,8 @@
 //! whole, into an archive schema rather than dropped.
 //!
 //! The merged model keeps only the winning definition of a table that two
-//! documents define differently. The losing columns come from
-//! [`Definitions`], which re-reads each document on its own; `emit` (the
-//! registry's entry point, with the model alone) reports the double
-//! definition without them, `emit_with` includes them.
+//! documents define differently. The losing columns come from the
+//! project's [`Definitions`], taken from each document as it was read.
 
 mod detect;
 mod mapping;
@@ -26,13 +24,10 @@ pub use mapping::{ColumnInfo, ColumnLink, ColumnMapping};
 pub use plan::{Action, Cluster, DefinitionConflict, Member, OtherDefinition, Risks, Step};
 pub use sql::{SqlColumn, SqlCopy, SqlForeignKey, SqlStep, SqlViewColumn};
 
-use super::{EmitContext, EmitError, OutputFile};
-use crate::model::physical::{RealizeOptions, realize};
-use crate::model::{Column, DefinitionKind, Schema, Source};
-use crate::source::SourceFile;
-use crate::source::document::read_document;
+use super::{EmitContext, EmitError, OutputFile, OutputSink};
+use crate::model::stages::{Documented, Realized};
+pub use crate::source::definitions::{Definition, Definitions};
 use serde::Serialize;
-use std::collections::BTreeMap;
 
 pub const MARKDOWN: &str = "reports/consolidation.md";
 pub const JSON: &str = "reports/consolidation.json";
@@ -75,84 +70,6 @@ impl Default for ConsolidationOptions {
     }
 }
 
-/// One document's definition of a table, with its columns.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Definition {
-    pub source: Source,
-    pub defined_by: Option<DefinitionKind>,
-    pub columns: Vec<Column>,
-}
-
-impl Definition {
-    fn describe(&self) -> String {
-        let kind = match self.defined_by {
-            Some(DefinitionKind::Sql) => "SQL",
-            _ => "Markdown",
-        };
-        format!("{} ({kind}, {} columns)", self.source, self.columns.len())
-    }
-}
-
-/// Every definition of each table that more than one document defines with
-/// columns, in precedence order (the first is the one the model kept).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Definitions {
-    tables: BTreeMap<String, Vec<Definition>>,
-}
-
-impl Definitions {
-    /// Reads each document on its own, as the model's merge would before
-    /// choosing a winner. Pure: the files are already in memory.
-    pub fn read(files: &[SourceFile]) -> Definitions {
-        let schemas: Vec<Schema> = files.iter().map(|f| read_document(f).schema).collect();
-        Definitions::from_schemas(&schemas)
-    }
-
-    /// The same from per-document schemas, in precedence order.
-    pub fn from_schemas(schemas: &[Schema]) -> Definitions {
-        Definitions::from_documents(schemas)
-    }
-
-    /// The same from per-document schemas, in precedence order, by
-    /// reference: `crate::load` passes the documents it read before merging
-    /// them, so that they need not be read again. Only the tables that more
-    /// than one document defines are copied.
-    pub fn from_documents<'s>(
-        schemas: impl IntoIterator<Item = &'s Schema> + Clone,
-    ) -> Definitions {
-        let defined =
-            |schema: &'s Schema| schema.documented_tables().filter(|t| !t.columns.is_empty());
-        let mut count: BTreeMap<&str, usize> = BTreeMap::new();
-        for schema in schemas.clone() {
-            for table in defined(schema) {
-                *count.entry(table.name.as_str()).or_default() += 1;
-            }
-        }
-        let mut tables: BTreeMap<String, Vec<Definition>> = BTreeMap::new();
-        for schema in schemas {
-            for table in defined(schema).filter(|t| count[t.name.as_str()] > 1) {
-                tables
-                    .entry(table.name.clone())
-                    .or_default()
-                    .push(Definition {
-                        source: table
-                            .definitions
-                            .first()
-                            .cloned()
-                            .unwrap_or_else(|| table.source.clone()),
-                        defined_by: table.defined_by,
-                        columns: table.columns.clone(),
-                    });
-            }
-        }
-        Definitions { tables }
-    }
-
-    pub fn of(&self, table: &str) -> Option<&[Definition]> {
-        self.tables.get(table).map(Vec::as_slice)
-    }
-}
-
 /// Everything the three files say.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
@@ -171,27 +88,17 @@ impl Report {
     }
 }
 
-/// Detects and plans. Pure: the schema is the documented model, the
-/// realisation options say which physical schema the SQL runs against.
+/// Detects and plans. Pure: the documented model says what the tables
+/// are, the realised one which physical schema the SQL runs against, and
+/// `definitions` supplies the columns of definitions the model did not keep.
 pub fn report(
-    schema: &Schema,
-    definitions: &Definitions,
-    realize_options: &RealizeOptions,
-    options: &ConsolidationOptions,
-) -> Report {
-    let (realized, _) = realize(schema, realize_options);
-    report_realized(schema, &realized, definitions, options)
-}
-
-/// [`report`] with the schema already realised.
-pub fn report_realized(
-    schema: &Schema,
-    realized: &Schema,
+    documented: &Documented,
+    realized: &Realized,
     definitions: &Definitions,
     options: &ConsolidationOptions,
 ) -> Report {
-    let detection = detect::detect(schema, definitions, options);
-    let clusters = plan::build(schema, realized, definitions, &detection, options);
+    let detection = detect::detect(documented, definitions, options);
+    let clusters = plan::build(documented, realized, definitions, &detection, options);
     Report {
         options: options.clone(),
         conflict_rule: CONFLICT_RULE.to_owned(),
@@ -200,24 +107,15 @@ pub fn report_realized(
     }
 }
 
-/// The registry's entry point: the model alone, default options. A table
-/// documented twice is reported without the losing definition's columns.
-pub fn emit(context: &EmitContext<'_>) -> Result<Vec<OutputFile>, EmitError> {
-    emit_with(
-        context,
-        &Definitions::default(),
+/// The three files, with the project's per-document definitions and the
+/// default options.
+pub fn emit(context: &EmitContext<'_>, sink: &mut dyn OutputSink) -> Result<(), EmitError> {
+    let report = report(
+        context.documented(),
+        context.realized(),
+        context.project.definitions(),
         &ConsolidationOptions::default(),
-    )
-}
-
-/// The full report: `definitions` (from [`Definitions::read`] on the loaded
-/// documents) supplies the columns of definitions the model did not keep.
-pub fn emit_with(
-    context: &EmitContext<'_>,
-    definitions: &Definitions,
-    options: &ConsolidationOptions,
-) -> Result<Vec<OutputFile>, EmitError> {
-    let report = report_realized(context.schema, context.realized(), definitions, options);
+    );
     let mut tera_context = tera::Context::new();
     tera_context.insert("report", &report);
     let markdown = context
@@ -231,11 +129,9 @@ pub fn emit_with(
         message: e.to_string(),
     })?;
     json.push('\n');
-    Ok(vec![
-        OutputFile::new(MARKDOWN, ends_with_newline(markdown)),
-        OutputFile::new(JSON, json),
-        OutputFile::new(SQL, ends_with_newline(sql)),
-    ])
+    sink.file(OutputFile::new(MARKDOWN, ends_with_newline(markdown)))?;
+    sink.file(OutputFile::new(JSON, json))?;
+    sink.file(OutputFile::new(SQL, ends_with_newline(sql)))
 }
 
 fn ends_with_newline(mut text: String) -> String {

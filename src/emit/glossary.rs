@@ -17,7 +17,7 @@
 //! two names from one of the small time-field synonym groups below).
 
 use super::templates::context_of_texts;
-use super::{EmitContext, EmitError, Ending, OutputFile, OutputSink, Templates, render_into};
+use super::{EmitContext, EmitError, Ending, OutputSink, Templates, render_into};
 use crate::model::inflect::singular;
 use crate::model::{Column, Documentation, MentionKind, PgType, Schema, Source, Table};
 use serde::Serialize;
@@ -33,7 +33,7 @@ pub const KNOWLEDGE_TABLE: &str = "javari_knowledge";
 pub const KNOWLEDGE_SOURCE: &str = "schema-docs";
 
 /// The `category` used when nothing is configured.
-pub const DEFAULT_CATEGORY: &str = "schema_glossary";
+pub const DEFAULT_CATEGORY: &str = crate::settings::DEFAULT_GLOSSARY_CATEGORY;
 
 /// Columns of `javari_knowledge` the SQL output writes or matches on. When
 /// the documents describe the table without one of them, emitting fails
@@ -100,22 +100,7 @@ const STOPWORDS: &[&str] = &[
     "or", "record", "the", "to", "value", "with",
 ];
 
-/// What the glossary emitter can be configured with (the `glossary:`
-/// section of schema/gen.yaml).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct GlossaryOptions {
-    /// The `javari_knowledge.category` of every row the SQL writes.
-    pub category: String,
-}
-
-impl Default for GlossaryOptions {
-    fn default() -> Self {
-        GlossaryOptions {
-            category: DEFAULT_CATEGORY.to_owned(),
-        }
-    }
-}
+pub use crate::settings::GlossaryOptions;
 
 /// Whether an entry describes a field name or a table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -420,29 +405,20 @@ impl Glossary {
 
 /// The three files with the default options. The CLI passes the
 /// configuration's `glossary:` section to `emit_with` (see `emit::EmitInputs`).
-pub fn emit(context: &EmitContext<'_>) -> Result<Vec<OutputFile>, EmitError> {
-    emit_with(context, &GlossaryOptions::default())
-}
-
-/// The three files, with explicit options.
-pub fn emit_with(
-    context: &EmitContext<'_>,
-    options: &GlossaryOptions,
-) -> Result<Vec<OutputFile>, EmitError> {
-    let mut files = Vec::new();
-    emit_into(context, options, &mut files)?;
-    Ok(files)
-}
+/// The glossary for people.
+pub const MARKDOWN: &str = "glossary/glossary.md";
+/// One JSON object per entry, for Javari's retrieval.
+pub const JSONL: &str = "glossary/glossary.jsonl";
+/// The entries as rows of `javari_knowledge`.
+pub const SQL: &str = "glossary/glossary.sql";
 
 /// The three files, each written into the sink as it is rendered: for ten
 /// thousand tables they are a hundred megabytes.
-pub fn emit_into(
-    context: &EmitContext<'_>,
-    options: &GlossaryOptions,
-    sink: &mut dyn OutputSink,
-) -> Result<(), EmitError> {
-    let glossary = build(context.schema)?;
-    check_knowledge_table(context.schema)?;
+pub fn emit(context: &EmitContext<'_>, sink: &mut dyn OutputSink) -> Result<(), EmitError> {
+    let documented = context.documented();
+    let options = &context.settings().glossary;
+    let glossary = build(documented)?;
+    check_knowledge_table(documented)?;
     let rendered = render_entries(
         &glossary,
         context.templates,
@@ -453,18 +429,18 @@ pub fn emit_into(
     )?;
     render_into(
         sink,
-        "glossary/glossary.md",
+        MARKDOWN,
         context.templates,
         "glossary.md.tera",
         &markdown_context(&glossary, rendered.sections, context.templates),
         Ending::Newline,
     )?;
-    sink.stream(&["glossary/glossary.jsonl"], &mut |writers| {
+    sink.stream(&[JSONL], &mut |writers| {
         write_jsonl(&glossary, &mut *writers[0])
     })?;
     render_into(
         sink,
-        "glossary/glossary.sql",
+        SQL,
         context.templates,
         "glossary.sql.tera",
         &sql_context(&glossary, rendered.rows, options, context.templates),

@@ -5,11 +5,13 @@
 //! write only the change. Existing files are never rewritten, and a checksum
 //! file with line-ending-normalised hashes detects edited migrations.
 
-use super::sql::{ChangeSummary, SCHEMA_TITLE, Script, prelude, render_script, retitle};
-use super::{EmitContext, EmitOptions, OutputFile, TemplateError, Templates};
+use super::sql::{ChangeSummary, Direction, SCHEMA_TITLE, Script, prelude, render_script, retitle};
+use super::{EmitContext, OutputFile, TemplateError, Templates};
+use crate::diag::{Code, Diagnostic, Span};
 use crate::diff::{Change, diff};
 use crate::model::Schema;
-use crate::model::physical::realize;
+use crate::model::stages::Realized;
+use crate::settings::Target;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
@@ -42,6 +44,9 @@ pub enum Plan {
     UpToDate,
     /// Destructive steps that need `--allow-destructive`.
     Refused { destructive: Vec<Change> },
+    /// Migration files were changed after they were generated: nothing
+    /// can be planned on top of them.
+    Edited(Vec<EditedMigration>),
     Write {
         files: Vec<OutputFile>,
         /// The up migration's changes: how many, and the first few.
@@ -50,14 +55,162 @@ pub enum Plan {
     },
 }
 
+/// A migration file that no longer matches the checksum file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EditedMigration {
+    /// The file, relative to the output directory
+    /// (`migrations/20260101000000_schema.up.sql`, or the checksum file
+    /// itself when one of its lines cannot be read).
+    pub file: String,
+    pub reason: EditReason,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EditReason {
+    /// Its contents changed.
+    Changed,
+    /// The checksum file lists it and it is gone.
+    Deleted,
+    /// A line of the checksum file is not `<hash>  <name>`.
+    UnreadableChecksumLine(String),
+}
+
+/// What a plan means, for exit codes: every command that plans maps the
+/// same status the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanStatus {
+    UpToDate,
+    /// There are changes to write.
+    Ready,
+    /// Destructive steps were not allowed: an input error (exit 2).
+    Refused,
+    /// Migration files were edited: a finding (exit 1).
+    Edited,
+}
+
+impl Plan {
+    pub fn status(&self) -> PlanStatus {
+        match self {
+            Plan::UpToDate => PlanStatus::UpToDate,
+            Plan::Write { .. } => PlanStatus::Ready,
+            Plan::Refused { .. } => PlanStatus::Refused,
+            Plan::Edited(_) => PlanStatus::Edited,
+        }
+    }
+
+    /// Why the plan cannot be written as asked, one diagnostic per
+    /// refused step or edited file, in the one wording every command uses.
+    /// `paths` names files as the user sees them.
+    pub fn blockers(&self, paths: &PlanPaths) -> Vec<Diagnostic> {
+        match self {
+            Plan::UpToDate | Plan::Write { .. } => Vec::new(),
+            Plan::Refused { destructive } => destructive
+                .iter()
+                .map(|change| {
+                    Diagnostic::error(
+                        Code::DestructiveChange,
+                        Span::new(&paths.snapshot, 1, 1),
+                        format!("the documents' changes include a step that loses data: {}", change.describe()),
+                    )
+                    .with_help("rerun with --allow-destructive to write it, or restore the documents")
+                })
+                .collect(),
+            Plan::Edited(edited) => edited
+                .iter()
+                .map(|edit| {
+                    let path = paths.file(&edit.file);
+                    let message = match &edit.reason {
+                        EditReason::Changed => format!("{path} was changed after it was generated"),
+                        EditReason::Deleted => format!("{path} was deleted after it was generated"),
+                        EditReason::UnreadableChecksumLine(line) => {
+                            format!("{path} has a line that is not `<sha256>  <file>`: `{line}`")
+                        }
+                    };
+                    Diagnostic::error(Code::MigrationEdited, Span::new(&path, 1, 1), message)
+                        .with_help("restore it (git checkout) and put the change in the documents instead")
+                })
+                .collect(),
+        }
+    }
+
+    /// When the documents changed and no migration captures it (the plan
+    /// would write, or would need --allow-destructive to): the finding of
+    /// `gen migrations --check` and of `gen check`.
+    pub fn behind(&self, paths: &PlanPaths) -> Option<Diagnostic> {
+        let (count, first): (usize, Vec<&Change>) = match self {
+            Plan::Write { summary, .. } => (summary.count, summary.first.iter().collect()),
+            Plan::Refused { destructive } => (
+                destructive.len(),
+                destructive.iter().take(ChangeSummary::FIRST).collect(),
+            ),
+            Plan::UpToDate | Plan::Edited(_) => return None,
+        };
+        let steps: Vec<String> = first.iter().map(|c| c.describe()).collect();
+        let more = if count > first.len() {
+            format!("; and {} more", count - first.len())
+        } else {
+            String::new()
+        };
+        Some(
+            Diagnostic::error(
+                Code::MigrationsBehind,
+                Span::new(&paths.snapshot, 1, 1),
+                format!(
+                    "the documents changed and no migration in {} captures it: {}{more}",
+                    paths.directory,
+                    steps.join("; ")
+                ),
+            )
+            .with_help("run `gen migrations` (or `gen all`) and commit the new migration"),
+        )
+    }
+}
+
+/// How the output directory's files are named in messages: relative to
+/// the repository root, as the caller displays them.
+#[derive(Debug, Clone)]
+pub struct PlanPaths {
+    /// The output directory, as displayed (`generated`).
+    pub output: String,
+    /// `generated/migrations`.
+    pub directory: String,
+    /// `generated/schema.snapshot.yaml`.
+    pub snapshot: String,
+}
+
+impl PlanPaths {
+    /// The paths under an output directory displayed as `output`.
+    pub fn under(output: &str) -> PlanPaths {
+        let join = |name: &str| {
+            if output.is_empty() || output == "." {
+                name.to_owned()
+            } else {
+                format!("{}/{name}", output.trim_end_matches('/'))
+            }
+        };
+        PlanPaths {
+            output: output.to_owned(),
+            directory: join(DIRECTORY),
+            snapshot: join(SNAPSHOT),
+        }
+    }
+
+    /// A file relative to the output directory, as displayed.
+    pub fn file(&self, relative: &str) -> String {
+        if self.output.is_empty() || self.output == "." {
+            relative.to_owned()
+        } else {
+            format!("{}/{relative}", self.output.trim_end_matches('/'))
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum MigrationError {
     #[error(transparent)]
     Template(#[from] TemplateError),
     #[error("{SNAPSHOT} cannot be read: {0}")]
     Snapshot(String),
-    #[error("migration files were changed after they were generated: {}", .0.join(", "))]
-    Edited(Vec<String>),
     #[error("invalid migration name `{0}`: use letters, digits and underscores")]
     Name(String),
 }
@@ -70,22 +223,33 @@ pub fn normalised_hash(contents: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Files whose hash no longer matches the checksum file, and files the
-/// checksum file lists that are gone.
-pub fn edited_migrations(existing: &Existing) -> Vec<String> {
+/// Files whose hash no longer matches the checksum file, files the
+/// checksum file lists that are gone, and lines of it that cannot be read.
+pub fn edited_migrations(existing: &Existing) -> Vec<EditedMigration> {
     let Some(checksums) = &existing.checksums else {
         return Vec::new();
     };
     let mut edited = Vec::new();
     for line in checksums.lines().filter(|l| !l.trim().is_empty()) {
         let Some((hash, name)) = line.split_once("  ") else {
-            edited.push(format!("{CHECKSUMS} (unreadable line `{line}`)"));
+            edited.push(EditedMigration {
+                file: CHECKSUMS.to_owned(),
+                reason: EditReason::UnreadableChecksumLine(line.to_owned()),
+            });
             continue;
         };
-        match existing.migrations.get(name.trim()) {
+        let name = name.trim();
+        let file = format!("{DIRECTORY}/{name}");
+        match existing.migrations.get(name) {
             Some(contents) if normalised_hash(contents) == hash.trim() => {}
-            Some(_) => edited.push(name.trim().to_owned()),
-            None => edited.push(format!("{} (deleted)", name.trim())),
+            Some(_) => edited.push(EditedMigration {
+                file,
+                reason: EditReason::Changed,
+            }),
+            None => edited.push(EditedMigration {
+                file,
+                reason: EditReason::Deleted,
+            }),
         }
     }
     edited
@@ -112,52 +276,21 @@ fn next_version(requested: &str, existing: &Existing) -> String {
     }
 }
 
+/// Reads a snapshot: the realised schema as of the last migration.
+/// Snapshots written by earlier versions (serde_yaml) read the same.
+pub fn read_snapshot(text: &str) -> Result<Realized, MigrationError> {
+    serde_saphyr::from_str::<Schema>(text)
+        .map(Realized::physical)
+        .map_err(|e| MigrationError::Snapshot(e.to_string()))
+}
+
+/// Plans the next migration: from the snapshot (or an empty database) to
+/// the project's realised schema. A first migration reuses the script
+/// `sql/schema.sql` is rendered from.
 pub fn plan(
-    schema: &Schema,
-    existing: &Existing,
-    request: &MigrationRequest<'_>,
-    options: &EmitOptions,
-    templates: &Templates,
-) -> Result<Plan, MigrationError> {
-    let (current, _) = realize(schema, &options.realize);
-    plan_realized(&current, existing, request, options, templates)
-}
-
-/// [`plan`] with the documents' schema already realised (`current`).
-pub fn plan_realized(
-    current: &Schema,
-    existing: &Existing,
-    request: &MigrationRequest<'_>,
-    options: &EmitOptions,
-    templates: &Templates,
-) -> Result<Plan, MigrationError> {
-    plan_with(current, existing, request, options, templates, None)
-}
-
-/// [`plan`] from an emit context: a first migration reuses the script
-/// `sql/schema.sql` was rendered from.
-pub fn plan_in(
     context: &EmitContext<'_>,
     existing: &Existing,
     request: &MigrationRequest<'_>,
-) -> Result<Plan, MigrationError> {
-    plan_with(
-        context.realized(),
-        existing,
-        request,
-        context.options,
-        context.templates,
-        Some(context),
-    )
-}
-
-fn plan_with(
-    current: &Schema,
-    existing: &Existing,
-    request: &MigrationRequest<'_>,
-    options: &EmitOptions,
-    templates: &Templates,
-    context: Option<&EmitContext<'_>>,
 ) -> Result<Plan, MigrationError> {
     if request.name.is_empty()
         || !request
@@ -169,41 +302,35 @@ fn plan_with(
     }
     let edited = edited_migrations(existing);
     if !edited.is_empty() {
-        return Err(MigrationError::Edited(edited));
+        return Ok(Plan::Edited(edited));
     }
-    let previous: Option<Schema> = match &existing.snapshot {
-        Some(text) => {
-            Some(serde_yaml::from_str(text).map_err(|e| MigrationError::Snapshot(e.to_string()))?)
-        }
-        None => None,
-    };
-    let empty = Schema::default();
+    let previous = existing.snapshot.as_deref().map(read_snapshot).transpose()?;
+    let empty = Realized::default();
     let base = previous.as_ref().unwrap_or(&empty);
-    let initial = previous.is_none();
+    let current = context.realized();
+    let target = context.settings().target;
+    let templates = context.templates;
     let version = next_version(request.version, existing);
     let stem = format!("{version}_{}", request.name);
     let up_title = format!("{stem} (up)");
-    // A first migration is the script of sql/schema.sql under its own
-    // title. The context renders that once and keeps a summary of its
-    // changes, so the schema is not diffed a second time: at ten thousand
-    // tables the changes take 150 MB. Going from an empty database, no
-    // change is destructive.
-    let reused = match (initial, context) {
-        (true, Some(context)) => {
-            let (script, summary) = context.initial_script_and_summary()?;
+    let (up_text, summary) = match previous {
+        // A first migration is the script of sql/schema.sql under its own
+        // title. The context renders that once and keeps a summary of its
+        // changes, so the schema is not diffed a second time: at ten
+        // thousand tables the changes take 150 MB. Going from an empty
+        // database, no change is destructive.
+        None => match context.initial_script_and_summary().map(|(script, summary)| {
             retitle(script, SCHEMA_TITLE, &up_title, templates).map(|text| (text, summary.clone()))
-        }
-        _ => None,
-    };
-    let (up_text, summary) = match reused {
-        Some(reused) => reused,
-        None => {
+        })? {
+            Some(reused) => reused,
+            None => render_up(base, current, &up_title, target, templates)?,
+        },
+        Some(_) => {
             let up = diff(base, current);
-            if up.is_empty() && previous.is_some() {
+            if up.is_empty() {
                 return Ok(Plan::UpToDate);
             }
-            let destructive: Vec<Change> =
-                up.iter().filter(|c| c.is_destructive()).cloned().collect();
+            let destructive: Vec<Change> = up.iter().filter(|c| c.is_destructive()).cloned().collect();
             if !destructive.is_empty() && !request.allow_destructive {
                 return Ok(Plan::Refused { destructive });
             }
@@ -211,11 +338,7 @@ fn plan_with(
                 &Script {
                     title: &up_title,
                     changes: &up,
-                    prelude: if initial {
-                        prelude(options.target, templates, true)?
-                    } else {
-                        None
-                    },
+                    prelude: None,
                     epilogue: None,
                 },
                 templates,
@@ -223,6 +346,7 @@ fn plan_with(
             (text, ChangeSummary::of(up))
         }
     };
+    let initial = existing.snapshot.is_none();
     let down = diff(current, base);
     let down_text = render_script(
         &Script {
@@ -230,7 +354,7 @@ fn plan_with(
             changes: &down,
             prelude: None,
             epilogue: if initial {
-                prelude(options.target, templates, false)?
+                prelude(target, templates, Direction::Down)?
             } else {
                 None
             },
@@ -242,7 +366,7 @@ fn plan_with(
     let mut all = existing.migrations.clone();
     all.insert(up_name.clone(), up_text.clone());
     all.insert(down_name.clone(), down_text.clone());
-    let snapshot = serde_saphyr::to_string(current).expect("the model serialises");
+    let snapshot = serde_saphyr::to_string(&**current).map_err(|e| MigrationError::Snapshot(e.to_string()))?;
     let files = vec![
         OutputFile::new(format!("{DIRECTORY}/{up_name}"), up_text),
         OutputFile::new(format!("{DIRECTORY}/{down_name}"), down_text),
@@ -254,6 +378,28 @@ fn plan_with(
         summary,
         up_name,
     })
+}
+
+/// A first migration rendered from its changes, when an overridden script
+/// template keeps the schema script from being reused.
+fn render_up(
+    base: &Realized,
+    current: &Realized,
+    title: &str,
+    target: Target,
+    templates: &Templates,
+) -> Result<(String, ChangeSummary), MigrationError> {
+    let up = diff(base, current);
+    let text = render_script(
+        &Script {
+            title,
+            changes: &up,
+            prelude: prelude(target, templates, Direction::Up)?,
+            epilogue: None,
+        },
+        templates,
+    )?;
+    Ok((text, ChangeSummary::of(up)))
 }
 
 #[cfg(test)]
@@ -277,7 +423,28 @@ mod tests {
         existing
             .migrations
             .insert("1_a.up.sql".into(), "y\n".into());
-        assert_eq!(edited_migrations(&existing), ["1_a.up.sql"]);
+        assert_eq!(
+            edited_migrations(&existing),
+            [EditedMigration {
+                file: "migrations/1_a.up.sql".to_owned(),
+                reason: EditReason::Changed,
+            }]
+        );
+    }
+
+    #[test]
+    fn a_bad_checksum_line_names_the_checksum_file() {
+        let existing = Existing {
+            checksums: Some("not a checksum line\n".to_owned()),
+            ..Existing::default()
+        };
+        let edited = edited_migrations(&existing);
+        assert_eq!(edited[0].file, CHECKSUMS);
+        let paths = PlanPaths::under("generated");
+        let diagnostics = Plan::Edited(edited).blockers(&paths);
+        let span = diagnostics[0].span.clone();
+        assert_eq!(span.file, "generated/migrations/checksums.sha256");
+        assert!(diagnostics[0].message.contains("not a checksum line"), "{}", diagnostics[0].message);
     }
 
     fn written(plan: Plan) -> Vec<OutputFile> {
@@ -289,12 +456,9 @@ mod tests {
 
     #[test]
     fn a_first_migration_reuses_the_schema_script_under_its_own_title() {
-        use crate::config::Target;
-        use crate::model::physical::RealizeOptions;
-        use crate::source::SourceFile;
+        use crate::project::Project;
+        use crate::settings::Settings;
         let doc = "## Shop\n\n```sql\nCREATE TABLE stores (\n  id UUID PRIMARY KEY,\n  name TEXT NOT NULL\n);\n```\n";
-        let (file, _) = SourceFile::decode("doc.md", doc.as_bytes());
-        let (schema, _) = crate::build_schema(&[file], &Default::default());
         let request = MigrationRequest {
             name: "init",
             version: "20260101000000",
@@ -302,23 +466,22 @@ mod tests {
         };
         let templates = Templates::load(None).unwrap();
         for target in [Target::Supabase, Target::Postgres] {
-            let options = EmitOptions {
+            let settings = Settings {
                 target,
-                realize: RealizeOptions::default(),
+                ..Settings::default()
             };
-            let context = EmitContext::new(&schema, &options, &templates);
-            let reused = written(plan_in(&context, &Existing::default(), &request).unwrap());
-            let rendered = written(
-                plan_realized(
-                    context.realized(),
-                    &Existing::default(),
-                    &request,
-                    &options,
-                    &templates,
-                )
-                .unwrap(),
-            );
-            assert_eq!(reused, rendered);
+            let project = Project::from_text("doc.md", doc, &settings);
+            let context = EmitContext::new(&project, &templates);
+            let reused = written(plan(&context, &Existing::default(), &request).unwrap());
+            let (rendered, _) = render_up(
+                &Realized::default(),
+                project.realized(),
+                "20260101000000_init (up)",
+                target,
+                &templates,
+            )
+            .unwrap();
+            assert_eq!(reused[0].contents, rendered);
             assert!(
                 reused[0]
                     .contents

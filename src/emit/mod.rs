@@ -1,14 +1,16 @@
-//! Emitters: each output is one file here, registered in the closed
-//! `Emitter` enum. An emitter returns the files it wants written
-//! (`OutputFile`, paths relative to the output directory); only the CLI
-//! touches disk. Migrations are not in the enum: they depend on what earlier
-//! runs left on disk, so `migrations::plan` takes that as input.
+//! Emitters: each output is one module here, registered in the closed
+//! `Emitter` enum, with one entry point of one signature
+//! (`fn emit(&EmitContext, &mut dyn OutputSink)`). An emitter hands the
+//! files it wants written (`OutputFile`, paths relative to the output
+//! directory) to the sink; only the CLI touches disk. Migrations are not in
+//! the enum: they depend on what earlier runs left on disk, so
+//! `migrations::plan` takes that as input.
 //!
-//! Emitters hand their files to an [`OutputSink`] as they render them, so
-//! that `gen all` can put each one on disk (in its temporary place) before
-//! the next is rendered, and the largest outputs can be streamed instead of
-//! held in memory; [`emit`] collects them into a list instead. The realised
-//! schema most emitters read is computed once per [`EmitContext`].
+//! Files go to the sink as they are rendered, so that `gen all` can put
+//! each one on disk (in its temporary place) before the next is rendered,
+//! and the largest outputs can be streamed instead of held in memory;
+//! [`Emitter::render`] collects them into a list instead. Everything an
+//! emitter reads comes from the [`Project`], computed once.
 
 pub mod consolidation;
 pub mod glossary;
@@ -17,12 +19,13 @@ pub mod openapi;
 pub mod rls;
 pub mod rust;
 pub mod sql;
+pub mod stale;
 pub mod templates;
 
-use crate::config::Target;
-use crate::diag::Diagnostic;
-use crate::model::Schema;
-use crate::model::physical::RealizeOptions;
+pub use crate::settings::Target;
+use crate::model::stages::{Documented, Realized};
+use crate::project::Project;
+use crate::settings::Settings;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -45,16 +48,17 @@ impl OutputFile {
     }
 }
 
-/// Every output rendered from the model alone. Closed, so `gen all` and the
-/// stale check in `gen check` cannot forget one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
+/// Every output rendered from the project alone. Closed, so `gen all` and
+/// the stale check in `gen check` cannot forget one. Each variant's module
+/// has one entry point of one signature, [`EmitFn`]; [`Emitter::writes`]
+/// declares the paths it writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Emitter {
     /// `sql/schema.sql`: the complete DDL for a fresh database.
     Sql,
     /// `rls/policies.sql` and the access matrix in `reports/`.
     Rls,
     /// `openapi/openapi.yaml` and `.json`: the REST surface, OpenAPI 3.1.
-    #[value(name = "openapi")]
     OpenApi,
     /// `glossary/glossary.md`, `.jsonl` and `.sql`: every field and table, for Javari.
     Glossary,
@@ -63,6 +67,10 @@ pub enum Emitter {
     /// `rust/`: a crate of Rust types for every fully documented table, for sqlx.
     Models,
 }
+
+/// The one signature every emitter has: the project and templates in,
+/// files out through the sink, as they are rendered.
+pub type EmitFn = fn(&EmitContext<'_>, &mut dyn OutputSink) -> Result<(), EmitError>;
 
 impl Emitter {
     pub const ALL: &'static [Emitter] = &[
@@ -84,53 +92,102 @@ impl Emitter {
             Emitter::Models => "models",
         }
     }
+
+    /// The emitter called `name`, as `gen emit NAME` spells it.
+    pub fn from_name(name: &str) -> Option<Emitter> {
+        Emitter::ALL.iter().copied().find(|e| e.name() == name)
+    }
+
+    /// The entry point.
+    fn entry(self) -> EmitFn {
+        match self {
+            Emitter::Sql => sql::emit,
+            Emitter::Rls => rls::emit,
+            Emitter::OpenApi => openapi::emit,
+            Emitter::Glossary => glossary::emit,
+            Emitter::Consolidation => consolidation::emit,
+            Emitter::Models => rust::emit,
+        }
+    }
+
+    /// The paths the emitter writes, relative to the output directory; a
+    /// `*` stands for one path segment (the model crate has a module per
+    /// documentation module). Every file it writes matches one of them.
+    pub fn writes(self) -> &'static [&'static str] {
+        match self {
+            Emitter::Sql => &[sql::SCHEMA_PATH],
+            Emitter::Rls => &[rls::POLICIES_PATH, rls::MATRIX_MARKDOWN, rls::MATRIX_JSON],
+            Emitter::OpenApi => &[openapi::JSON_PATH, openapi::YAML_PATH],
+            Emitter::Glossary => &[glossary::MARKDOWN, glossary::JSONL, glossary::SQL],
+            Emitter::Consolidation => &[consolidation::MARKDOWN, consolidation::JSON, consolidation::SQL],
+            Emitter::Models => &["rust/Cargo.toml", "rust/src/lib.rs", "rust/src/*.rs"],
+        }
+    }
+
+    /// Whether `path` is one the emitter declares.
+    pub fn declares(self, path: &std::path::Path) -> bool {
+        let path = path.to_string_lossy().replace('\\', "/");
+        self.writes().iter().any(|pattern| matches_pattern(pattern, &path))
+    }
+
+    /// Runs the emitter, handing its files to `sink` as they are rendered.
+    pub fn emit(self, context: &EmitContext<'_>, sink: &mut dyn OutputSink) -> Result<(), EmitError> {
+        (self.entry())(context, sink)
+    }
+
+    /// Runs the emitter and returns its files.
+    pub fn render(self, context: &EmitContext<'_>) -> Result<Vec<OutputFile>, EmitError> {
+        let mut files = Vec::new();
+        self.emit(context, &mut files)?;
+        Ok(files)
+    }
 }
 
-/// What every emitter may need besides the schema.
-#[derive(Debug, Clone)]
-pub struct EmitOptions {
-    pub target: Target,
-    pub realize: RealizeOptions,
+/// `rust/src/*.rs` against `rust/src/crm.rs`: `*` is one segment's worth.
+fn matches_pattern(pattern: &str, path: &str) -> bool {
+    let pattern_parts: Vec<&str> = pattern.split('/').collect();
+    let path_parts: Vec<&str> = path.split('/').collect();
+    pattern_parts.len() == path_parts.len()
+        && pattern_parts.iter().zip(&path_parts).all(|(p, s)| match p.split_once('*') {
+            Some((prefix, suffix)) => {
+                s.len() >= prefix.len() + suffix.len() && s.starts_with(prefix) && s.ends_with(suffix)
+            }
+            None => p == s,
+        })
 }
 
-/// Everything an emitter reads.
+/// Everything an emitter reads: the project, the templates, and the script
+/// from an empty database, which `sql/schema.sql` and a first migration
+/// share and which is rendered once, on first use.
 pub struct EmitContext<'a> {
-    /// The documented model, as read from the documents.
-    pub schema: &'a Schema,
-    pub options: &'a EmitOptions,
+    pub project: &'a Project,
     pub templates: &'a Templates,
-    /// The physical schema (`physical::realize`) and realisation's
-    /// diagnostics, computed on first use and shared by every emitter.
-    realized: OnceLock<(Schema, Vec<Diagnostic>)>,
     /// The script from an empty database to the realised schema, titled
     /// [`sql::SCHEMA_TITLE`], rendered on first use (or its error).
     initial_script: OnceLock<Result<(String, sql::ChangeSummary), String>>,
 }
 
 impl<'a> EmitContext<'a> {
-    pub fn new(schema: &'a Schema, options: &'a EmitOptions, templates: &'a Templates) -> Self {
+    pub fn new(project: &'a Project, templates: &'a Templates) -> Self {
         EmitContext {
-            schema,
-            options,
+            project,
             templates,
-            realized: OnceLock::new(),
             initial_script: OnceLock::new(),
         }
     }
 
-    fn realization(&self) -> &(Schema, Vec<Diagnostic>) {
-        self.realized
-            .get_or_init(|| crate::model::physical::realize(self.schema, &self.options.realize))
+    /// The documented model.
+    pub fn documented(&self) -> &'a Documented {
+        self.project.documented()
     }
 
     /// The realised schema: what the migrations create.
-    pub fn realized(&self) -> &Schema {
-        &self.realization().0
+    pub fn realized(&self) -> &'a Realized {
+        self.project.realized()
     }
 
-    /// What realisation reported (for `gen lint` and the `gen all` summary).
-    pub fn realize_diagnostics(&self) -> &[Diagnostic] {
-        &self.realization().1
+    pub fn settings(&self) -> &'a Settings {
+        self.project.settings()
     }
 
     /// The body of `sql/schema.sql`: the script from an empty database,
@@ -150,7 +207,7 @@ impl<'a> EmitContext<'a> {
                 sql::initial_script(
                     self.realized(),
                     sql::SCHEMA_TITLE,
-                    self.options,
+                    self.settings().target,
                     self.templates,
                 )
                 .map_err(|e| match e {
@@ -235,69 +292,4 @@ impl OutputSink for Vec<OutputFile> {
         }
         Ok(())
     }
-}
-
-/// What some emitters read besides the model: the documents themselves
-/// (the OpenAPI emitter reads the documented routes and response envelope)
-/// and per-emitter settings from the configuration.
-#[derive(Clone, Copy)]
-pub struct EmitInputs<'a> {
-    pub sources: &'a [crate::source::SourceFile],
-    pub glossary: &'a glossary::GlossaryOptions,
-    /// The tables several documents define, as `crate::load` found them;
-    /// without them the consolidation emitter reads `sources` again.
-    pub definitions: Option<&'a consolidation::Definitions>,
-}
-
-/// Runs one emitter and returns its files.
-pub fn emit(
-    emitter: Emitter,
-    context: &EmitContext<'_>,
-    inputs: EmitInputs<'_>,
-) -> Result<Vec<OutputFile>, EmitError> {
-    let mut files = Vec::new();
-    emit_into(emitter, context, inputs, &mut files)?;
-    Ok(files)
-}
-
-/// Runs one emitter, handing its files to `sink` as they are rendered.
-pub fn emit_into(
-    emitter: Emitter,
-    context: &EmitContext<'_>,
-    inputs: EmitInputs<'_>,
-    sink: &mut dyn OutputSink,
-) -> Result<(), EmitError> {
-    let files = match emitter {
-        Emitter::Sql => sql::emit_realized(context)?,
-        Emitter::Rls => return rls::emit_into(context, sink),
-        Emitter::Glossary => return glossary::emit_into(context, inputs.glossary, sink),
-        Emitter::Consolidation => {
-            let read;
-            let definitions = match inputs.definitions {
-                Some(definitions) => definitions,
-                None => {
-                    read = consolidation::Definitions::read(inputs.sources);
-                    &read
-                }
-            };
-            consolidation::emit_with(
-                context,
-                definitions,
-                &consolidation::ConsolidationOptions::default(),
-            )?
-        }
-        Emitter::Models => rust::emit(context)?,
-        Emitter::OpenApi => {
-            let (routes, envelope) = openapi::routes::routes_and_envelope(inputs.sources);
-            return openapi::emit_into(
-                &openapi::OpenApiInput {
-                    context,
-                    routes: &routes,
-                    envelope: envelope.as_ref(),
-                },
-                sink,
-            );
-        }
-    };
-    files.into_iter().try_for_each(|file| sink.file(file))
 }

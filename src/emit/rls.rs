@@ -330,11 +330,12 @@ fn matrix_markdown(rows: &[MatrixRow]) -> String {
     out
 }
 
-pub fn emit(context: &EmitContext<'_>) -> Result<Vec<OutputFile>, EmitError> {
-    let mut files = Vec::new();
-    emit_into(context, &mut files)?;
-    Ok(files)
-}
+/// The idempotent policy script.
+pub const POLICIES_PATH: &str = "rls/policies.sql";
+/// The access matrix, for people.
+pub const MATRIX_MARKDOWN: &str = "reports/rls-matrix.md";
+/// The access matrix, for tools.
+pub const MATRIX_JSON: &str = "reports/rls-matrix.json";
 
 /// What the embedded `rls.sql.tera` reads of a table. A replacement
 /// template gets the whole table; as template values, the tables of a large
@@ -347,7 +348,7 @@ struct PolicyTable<'a> {
 }
 
 /// The policies and the matrix, each written into the sink as it is made.
-pub fn emit_into(context: &EmitContext<'_>, sink: &mut dyn OutputSink) -> Result<(), EmitError> {
+pub fn emit(context: &EmitContext<'_>, sink: &mut dyn OutputSink) -> Result<(), EmitError> {
     let realized = context.realized();
     let mut tera_context = tera::Context::new();
     if context.templates.is_embedded("rls.sql.tera") {
@@ -366,7 +367,7 @@ pub fn emit_into(context: &EmitContext<'_>, sink: &mut dyn OutputSink) -> Result
     }
     render_into(
         sink,
-        "rls/policies.sql",
+        POLICIES_PATH,
         context.templates,
         "rls.sql.tera",
         &tera_context,
@@ -375,10 +376,10 @@ pub fn emit_into(context: &EmitContext<'_>, sink: &mut dyn OutputSink) -> Result
     drop(tera_context);
     let rows = matrix(realized);
     sink.file(OutputFile::new(
-        "reports/rls-matrix.md",
+        MATRIX_MARKDOWN,
         matrix_markdown(&rows),
     ))?;
-    sink.stream(&["reports/rls-matrix.json"], &mut |writers| {
+    sink.stream(&[MATRIX_JSON], &mut |writers| {
         let mut out = std::io::BufWriter::new(&mut *writers[0]);
         serde_json::to_writer_pretty(&mut out, &rows)
             .and_then(|()| out.write_all(b"\n").map_err(serde_json::Error::io))
@@ -410,17 +411,12 @@ mod tests {
 
     #[test]
     fn the_embedded_template_reads_only_what_it_is_given_and_a_replacement_gets_tables() {
-        use crate::emit::{EmitOptions, Templates};
+        use crate::emit::{Emitter, Templates};
         let doc = "## Shop\n\n```sql\nCREATE TABLE stores (\n  id UUID PRIMARY KEY,\n  owner_id UUID NOT NULL\n);\nALTER TABLE stores ENABLE ROW LEVEL SECURITY;\nCREATE POLICY own ON stores FOR ALL USING (owner_id = auth.uid());\n```\n";
-        let (file, _) = crate::source::SourceFile::decode("doc.md", doc.as_bytes());
-        let (schema, _) = crate::build_schema(&[file], &Default::default());
-        let options = EmitOptions {
-            target: crate::config::Target::Supabase,
-            realize: Default::default(),
-        };
+        let project = crate::project::Project::from_text("doc.md", doc, &Default::default());
         let embedded = Templates::load(None).unwrap();
-        let context = EmitContext::new(&schema, &options, &embedded);
-        let files = emit(&context).unwrap();
+        let context = EmitContext::new(&project, &embedded);
+        let files = Emitter::Rls.render(&context).unwrap();
         // The same template given the whole tables writes the same file.
         let mut whole = tera::Context::new();
         whole.insert(
@@ -439,8 +435,8 @@ mod tests {
         )
         .unwrap();
         let replaced = Templates::load(Some(dir.path())).unwrap();
-        let context = EmitContext::new(&schema, &options, &replaced);
-        assert_eq!(emit(&context).unwrap()[0].contents, "stores: 2\n");
+        let context = EmitContext::new(&project, &replaced);
+        assert_eq!(Emitter::Rls.render(&context).unwrap()[0].contents, "stores: 2\n");
     }
 
     #[test]

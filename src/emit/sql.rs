@@ -6,11 +6,12 @@
 //! title is the first line and nothing else, `gen all` renders it once
 //! ([`EmitContext::initial_script`]) and changes the title line.
 
-use super::{EmitContext, EmitOptions, OutputFile, TemplateError, Templates};
-use crate::config::Target;
+use super::{EmitContext, EmitError, OutputFile, OutputSink, TemplateError, Templates};
 use crate::diff::{Change, diff};
 use crate::model::Schema;
-use crate::model::physical::realize;
+use crate::model::stages::Realized;
+use crate::settings::Target;
+use serde::Serialize;
 
 /// What a rendered script contains besides the changes.
 pub struct Script<'a> {
@@ -79,19 +80,26 @@ pub fn render_statements(
     })
 }
 
-/// The Supabase baseline, for `target: postgres`.
+/// Which way a migration goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Up,
+    Down,
+}
+
+/// The Supabase baseline, for `target: postgres`: created going up,
+/// removed going down.
 pub fn prelude(
     target: Target,
     templates: &Templates,
-    up: bool,
+    direction: Direction,
 ) -> Result<Option<String>, TemplateError> {
     if target != Target::Postgres {
         return Ok(None);
     }
-    let name = if up {
-        "prelude.up.sql.tera"
-    } else {
-        "prelude.down.sql.tera"
+    let name = match direction {
+        Direction::Up => "prelude.up.sql.tera",
+        Direction::Down => "prelude.down.sql.tera",
     };
     Ok(Some(
         templates
@@ -107,9 +115,9 @@ pub const SCHEMA_TITLE: &str = "Complete schema for a fresh database";
 /// The script from an empty database to `realized`, titled `title`, with
 /// a summary of its changes, which are dropped once rendered.
 pub(crate) fn initial_script(
-    realized: &Schema,
+    realized: &Realized,
     title: &str,
-    options: &EmitOptions,
+    target: Target,
     templates: &Templates,
 ) -> Result<(String, ChangeSummary), TemplateError> {
     let changes = diff(&Schema::default(), realized);
@@ -117,7 +125,7 @@ pub(crate) fn initial_script(
         &Script {
             title,
             changes: &changes,
-            prelude: prelude(options.target, templates, true)?,
+            prelude: prelude(target, templates, Direction::Up)?,
             epilogue: None,
         },
         templates,
@@ -161,51 +169,77 @@ pub(crate) fn retitle(script: &str, from: &str, to: &str, templates: &Templates)
     rest.starts_with('\n').then(|| format!("-- {to}{rest}"))
 }
 
-/// The complete DDL for a fresh database, as one transaction.
-pub fn full_ddl(
-    schema: &Schema,
-    options: &EmitOptions,
-    templates: &Templates,
-) -> Result<String, TemplateError> {
-    let (realized, _) = realize(schema, &options.realize);
-    full_ddl_realized(&realized, options, templates)
-}
-
-/// [`full_ddl`] of a schema already realised.
-pub fn full_ddl_realized(
-    realized: &Schema,
-    options: &EmitOptions,
-    templates: &Templates,
-) -> Result<String, TemplateError> {
-    let (body, _) = initial_script(realized, SCHEMA_TITLE, options, templates)?;
-    Ok(in_transaction(&body))
-}
+/// Where the complete DDL is written, relative to the output directory.
+pub const SCHEMA_PATH: &str = "sql/schema.sql";
 
 fn in_transaction(body: &str) -> String {
     format!("BEGIN;\n\n{body}\nCOMMIT;\n")
 }
 
-pub fn emit(
-    schema: &Schema,
-    options: &EmitOptions,
-    templates: &Templates,
-) -> Result<Vec<OutputFile>, TemplateError> {
-    emit_realized(&EmitContext::new(schema, options, templates))
+/// `sql/schema.sql`: the complete DDL for a fresh database, as one
+/// transaction, from the project's realised schema.
+pub fn emit(context: &EmitContext<'_>, sink: &mut dyn OutputSink) -> Result<(), EmitError> {
+    sink.file(OutputFile::new(
+        SCHEMA_PATH,
+        in_transaction(context.initial_script()?),
+    ))
 }
 
-/// `sql/schema.sql` from the context's realised schema.
-pub fn emit_realized(context: &EmitContext<'_>) -> Result<Vec<OutputFile>, TemplateError> {
-    Ok(vec![OutputFile::new(
-        "sql/schema.sql",
-        in_transaction(context.initial_script()?),
-    )])
+/// Which destructive steps a repair script may include.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DestructiveSteps {
+    /// Printed commented out, for a person to decide.
+    CommentedOut,
+    /// Printed as SQL.
+    Included,
+}
+
+/// One step of `gen diff`'s script.
+#[derive(Serialize)]
+struct DiffStep<'a> {
+    change: &'a Change,
+    /// Destructive and not allowed: printed commented out.
+    left_out: bool,
+    description: String,
+}
+
+/// A repair script, and how many of its steps were commented out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiffScript {
+    pub text: String,
+    pub left_out: usize,
+}
+
+/// `gen diff`'s script through `diff.sql.tera`: the changes that bring a
+/// live database to the documents.
+pub fn diff_script(
+    changes: &[Change],
+    destructive: DestructiveSteps,
+    templates: &Templates,
+) -> Result<DiffScript, TemplateError> {
+    let steps: Vec<DiffStep> = changes
+        .iter()
+        .map(|change| DiffStep {
+            change,
+            left_out: change.is_destructive() && destructive == DestructiveSteps::CommentedOut,
+            description: change.describe(),
+        })
+        .collect();
+    let left_out = steps.iter().filter(|s| s.left_out).count();
+    let mut context = tera::Context::new();
+    context.insert("steps", &steps);
+    context.insert("destructive_left_out", &left_out);
+    let mut text = templates.render("diff.sql.tera", &context)?;
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    Ok(DiffScript { text, left_out })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::physical::RealizeOptions;
-    use crate::source::SourceFile;
+    use crate::project::Project;
 
     /// A replacement script template written against the changes, as the
     /// embedded one was before it printed `statements`.
@@ -230,10 +264,8 @@ mod tests {
     #[test]
     fn a_replacement_script_template_gets_the_changes_and_statements_match_them() {
         let doc = "## Shop\n\n```sql\nCREATE TABLE stores (\n  id UUID PRIMARY KEY,\n  name TEXT NOT NULL,\n  owner_id UUID REFERENCES owners(id)\n);\nCREATE INDEX stores_name ON stores (name);\n```\n\n```sql\nCREATE TABLE owners (\n  id UUID PRIMARY KEY\n);\n```\n";
-        let (file, _) = SourceFile::decode("doc.md", doc.as_bytes());
-        let (schema, _) = crate::build_schema(&[file], &Default::default());
-        let (realized, _) = realize(&schema, &RealizeOptions::default());
-        let changes = diff(&Schema::default(), &realized);
+        let project = Project::from_text("doc.md", doc, &Default::default());
+        let changes = diff(&Schema::default(), project.realized());
         // Enough changes to be rendered on several threads.
         let many: Vec<Change> = changes.iter().cycle().take(600).cloned().collect();
         let dir = tempfile::tempdir().unwrap();
@@ -244,7 +276,7 @@ mod tests {
             let script = Script {
                 title: "t",
                 changes,
-                prelude: prelude(Target::Postgres, &embedded, true).unwrap(),
+                prelude: prelude(Target::Postgres, &embedded, Direction::Up).unwrap(),
                 epilogue: Some("-- the end".to_owned()),
             };
             assert_eq!(

@@ -6,7 +6,7 @@
 //! jsonb columns, named enums attach to the columns they describe, and the
 //! configuration's overrides are applied. Lowering never fails.
 
-use crate::config::Overrides;
+use crate::model::overrides::Overrides;
 use crate::diag::{Code, Diagnostic, Span};
 use crate::model::inflect::singular;
 use crate::model::{

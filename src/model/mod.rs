@@ -7,7 +7,9 @@
 pub mod inflect;
 pub mod json_shape;
 pub mod lower;
+pub mod overrides;
 pub mod physical;
+pub mod stages;
 pub mod rls;
 pub mod types;
 

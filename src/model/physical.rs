@@ -5,7 +5,7 @@
 //! qualified extension objects), and leaves out what cannot be created.
 //! Migrations, snapshots and the drift check all compare realised schemas.
 
-use crate::config::Stubs;
+use serde::{Deserialize, Serialize};
 use crate::diag::{Code, Diagnostic};
 use crate::model::rls::{self, RlsOptions};
 use crate::model::{
@@ -13,6 +13,19 @@ use crate::model::{
     PrimaryKey, Schema, Source, Table, Trigger,
 };
 use std::collections::{BTreeMap, BTreeSet};
+
+/// Which name-only tables referenced by FKs become stub tables.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stubs {
+    /// Only those an FK points at.
+    #[default]
+    Referenced,
+    /// Every name-only table.
+    All,
+    /// None; FKs to name-only tables are left out and reported.
+    None,
+}
 
 /// The schema extensions are installed in, as on Supabase.
 pub const EXTENSION_SCHEMA: &str = "extensions";

@@ -4,13 +4,14 @@
 //! `--timings` it also says how long each phase and job took, so that a
 //! slow run can be explained without a profiler.
 
-use super::{Outcome, Staging, diagnostics_of, inputs, load_for_generation, read_existing};
-use crate::Loaded;
+use super::{
+    Outcome, Staging, load_for_generation, plan_paths, read_existing, report_blockers, templates,
+};
 use crate::cli::{AllArgs, Config};
 use crate::diag;
-use crate::emit::migrations::{self, Existing, MigrationError, MigrationRequest, Plan};
-use crate::emit::{self, EmitContext, Emitter, Templates};
-use crate::lint;
+use crate::emit::migrations::{self, Existing, MigrationRequest, Plan};
+use crate::emit::{EmitContext, Emitter};
+use crate::project::Project;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -18,10 +19,9 @@ use std::time::{Duration, Instant};
 /// What `gen all` does besides reading: every emitter and the migration
 /// plan, as jobs that threads take in turn.
 struct AllWork<'a> {
-    loaded: &'a Loaded,
+    project: &'a Project,
     timeline: &'a Timeline,
     context: &'a EmitContext<'a>,
-    inputs: emit::EmitInputs<'a>,
     existing: &'a Existing,
     request: &'a MigrationRequest<'a>,
 }
@@ -38,13 +38,14 @@ enum AllJob {
 /// What a job gives back besides the files it staged.
 enum JobOutput {
     Files,
-    MigrationNote(String),
+    Migrations(Plan),
     Diagnostics(diag::SeverityCounts),
 }
 
 /// What `gen all` prints after its jobs.
 struct AllReport {
-    migration_note: String,
+    /// The migration plan, its files already staged when it had any.
+    plan: Option<Plan>,
     counts: diag::SeverityCounts,
 }
 
@@ -126,7 +127,7 @@ impl AllWork<'_> {
                 .collect()
         });
         let mut report = AllReport {
-            migration_note: String::new(),
+            plan: None,
             counts: diag::SeverityCounts::default(),
         };
         let mut errors: Vec<(usize, anyhow::Error)> = Vec::new();
@@ -134,7 +135,7 @@ impl AllWork<'_> {
             for (index, result) in results {
                 match result {
                     Ok(JobOutput::Files) => {}
-                    Ok(JobOutput::MigrationNote(note)) => report.migration_note = note,
+                    Ok(JobOutput::Migrations(plan)) => report.plan = Some(plan),
                     Ok(JobOutput::Diagnostics(counts)) => report.counts = counts,
                     Err(error) => errors.push((index, error)),
                 }
@@ -150,50 +151,22 @@ impl AllWork<'_> {
     fn run_job(&self, job: AllJob, staging: &mut Staging) -> anyhow::Result<JobOutput> {
         match job {
             AllJob::Emit(emitter) => {
-                emit::emit_into(emitter, self.context, self.inputs, staging)?;
+                emitter.emit(self.context, staging)?;
                 Ok(JobOutput::Files)
             }
-            AllJob::Migrations => self.migrations(staging).map(JobOutput::MigrationNote),
-            AllJob::Lint => Ok(JobOutput::Diagnostics(diag::SeverityCounts::of(
-                &diagnostics_of(
-                    self.loaded,
-                    self.context.realized(),
-                    self.context.realize_diagnostics(),
-                ),
-            ))),
-        }
-    }
-
-    fn migrations(&self, staging: &mut Staging) -> anyhow::Result<String> {
-        Ok(
-            match migrations::plan_in(self.context, self.existing, self.request) {
-                Ok(Plan::UpToDate) => "migrations: up to date".to_owned(),
-                Ok(Plan::Write {
-                    files: migration_files,
-                    up_name,
-                    summary,
-                }) => {
-                    for file in &migration_files {
+            AllJob::Migrations => {
+                let plan = migrations::plan(self.context, self.existing, self.request)?;
+                if let Plan::Write { files, .. } = &plan {
+                    for file in files {
                         staging.stage(file)?;
                     }
-                    format!("migrations: wrote {up_name} ({} change(s))", summary.count)
                 }
-                Ok(Plan::Refused { destructive }) => {
-                    let steps: Vec<String> = destructive.iter().map(|c| c.describe()).collect();
-                    format!(
-                        "migrations: NOT written, destructive steps need --allow-destructive: {}",
-                        steps.join("; ")
-                    )
-                }
-                Err(MigrationError::Edited(names)) => {
-                    format!(
-                        "migrations: NOT written, edited migration files: {}",
-                        names.join(", ")
-                    )
-                }
-                Err(other) => return Err(other.into()),
-            },
-        )
+                Ok(JobOutput::Migrations(plan))
+            }
+            AllJob::Lint => Ok(JobOutput::Diagnostics(diag::SeverityCounts::of(
+                self.project.diagnostics(),
+            ))),
+        }
     }
 }
 
@@ -214,33 +187,27 @@ pub(super) fn all(config: &Config, args: &AllArgs) -> anyhow::Result<Outcome> {
 fn all_on(config: &Config, args: &AllArgs, timeline: &Timeline) -> anyhow::Result<Outcome> {
     // Overrides (`--templates`) compile while the documents are read; the
     // embedded templates compile in the jobs that first render them.
-    let (loaded, templates) = std::thread::scope(|scope| {
-        let templates = scope.spawn(|| {
-            timeline.time("templates", "load templates", || {
-                Templates::load(config.templates.as_deref())
-            })
-        });
-        let loaded = timeline.time("main", "read and model the documents", || {
+    let (project, templates) = std::thread::scope(|scope| {
+        let templates = scope.spawn(|| timeline.time("templates", "load templates", || templates(config)));
+        let project = timeline.time("main", "read, model and realise the documents", || {
             load_for_generation(config)
         });
         let templates = templates
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (loaded, templates)
+        (project, templates)
     });
-    let loaded = match loaded? {
-        Ok(loaded) => loaded,
+    let project = match project? {
+        Ok(project) => project,
         Err(outcome) => return Ok(outcome),
     };
     let templates = templates?;
     let out_dir = config.output_dir_or(args.out.as_deref());
-    // Each template group is compiled once for every emitter, the schema
-    // realised once, and each emitter's files staged on disk as soon as they are
-    // rendered. The emitters, the migration plan and the lint summary are
-    // independent, so they run on as many threads as there are cores.
-    let options = config.emit_options();
-    let context = EmitContext::new(&loaded.schema, &options, &templates);
-    timeline.time("main", "realise the schema", || context.realized());
+    // Each template group is compiled once for every emitter, and each
+    // emitter's files staged on disk as soon as they are rendered. The
+    // emitters, the migration plan and the lint summary are independent,
+    // so they run on as many threads as there are cores.
+    let context = EmitContext::new(&project, &templates);
     let existing = timeline.time("main", "read existing migrations", || {
         read_existing(&out_dir)
     })?;
@@ -251,36 +218,45 @@ fn all_on(config: &Config, args: &AllArgs, timeline: &Timeline) -> anyhow::Resul
         allow_destructive: args.allow_destructive,
     };
     let work = AllWork {
-        loaded: &loaded,
+        project: &project,
         timeline,
         context: &context,
-        inputs: inputs(config, &loaded),
         existing: &existing,
         request: &request,
     };
     let mut staging = Staging::new(&out_dir);
-    let AllReport {
-        migration_note,
-        counts,
-    } = work.run_on_threads(&mut staging)?;
+    let AllReport { plan, counts } = work.run_on_threads(&mut staging)?;
+    let plan = plan.ok_or_else(|| anyhow::anyhow!("the migration job did not run"))?;
+    let paths = plan_paths(config, &out_dir);
+    let outcome = Outcome::of_plan(plan.status());
+    if outcome != Outcome::Clean {
+        // The other outputs describe a schema whose migration was not
+        // written: none of them is written either. Dropping the staging
+        // removes every temporary file.
+        report_blockers(&plan, &paths, config);
+        drop(staging);
+        eprintln!("gen all: nothing written in {}", paths.output);
+        return Ok(outcome);
+    }
     let summary = timeline.time("main", "commit the outputs", || staging.commit())?;
-    let lint_summary = lint::Summary::of(&loaded.schema);
     eprintln!(
         "gen all: {} file(s) written, {} unchanged in {}",
-        summary.written,
-        summary.unchanged,
-        out_dir.display()
+        summary.written, summary.unchanged, paths.output
     );
-    eprintln!("{migration_note}");
+    match &plan {
+        Plan::Write { up_name, summary, .. } => {
+            eprintln!("migrations: wrote {up_name} ({} change(s))", summary.count)
+        }
+        _ => eprintln!("migrations: up to date"),
+    }
     eprintln!(
-        "{lint_summary}; diagnostics: {} error(s), {} warning(s), {} info (run `gen lint` to see them)",
-        counts.error, counts.warning, counts.info
+        "{}; diagnostics: {} error(s), {} warning(s), {} info (run `gen lint` to see them)",
+        project.summary(),
+        counts.error,
+        counts.warning,
+        counts.info
     );
-    Ok(if migration_note.contains("NOT written") {
-        Outcome::Findings
-    } else {
-        Outcome::Clean
-    })
+    Ok(outcome)
 }
 
 /// When each phase of `gen all` ran, for `--timings`: on which thread

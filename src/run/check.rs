@@ -6,18 +6,22 @@
 //! `gen check` re-renders every output in memory and compares it with what
 //! is committed under the output directory.
 
-use super::{Outcome, load_for_generation, read_existing, render};
-use crate::Loaded;
+use super::{
+    Outcome, load_for_generation, plan_paths, read_existing, read_optional, render, templates,
+};
 use crate::cli::{CheckArgs, Config, DiffArgs, LiveArgs};
-use crate::diag::{self, Code, Diagnostic, Format, RenderOptions, Span};
+use crate::diag::{self, Diagnostic, Format, RenderOptions};
 use crate::diff::drift::{DriftItem, drift_items};
+use crate::diff::live::comparable_live;
 use crate::diff::{Change, DiffOptions, diff_with};
-use crate::emit::migrations::{self, MigrationError, MigrationRequest, Plan};
-use crate::emit::sql::ChangeSummary;
-use crate::emit::{Emitter, Templates};
+use crate::emit::migrations::{self, MigrationRequest};
+use crate::emit::sql::{DestructiveSteps, diff_script};
+use crate::emit::stale::stale_output;
+use crate::emit::{EmitContext, Emitter};
 use crate::introspect::{IntrospectOptions, introspect};
 use crate::model::Schema;
-use crate::model::physical::realize;
+use crate::model::stages::Realized;
+use crate::project::Project;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -33,9 +37,8 @@ pub(super) fn check(config: &Config, args: &CheckArgs) -> anyhow::Result<Outcome
 /// The documented schema as migrations would create it, and the live one
 /// read from the database, ready to diff.
 struct Compared {
-    loaded: Loaded,
-    documented: Schema,
-    live: Schema,
+    project: Project,
+    live: Realized,
     options: DiffOptions,
 }
 
@@ -51,7 +54,7 @@ fn read_both(
     };
     introspect_options
         .ignored_tables
-        .extend(config.file.overrides.ignore_tables.iter().cloned());
+        .extend(config.settings.overrides.ignore_tables.iter().cloned());
     // The database answers while the documents are read: the two take
     // about as long, and neither needs the other until the diff.
     let url_owned = url.to_owned();
@@ -61,21 +64,16 @@ fn read_both(
             .build()?;
         Ok(runtime.block_on(introspect(&url_owned, &introspect_options))?)
     });
-    let loaded = match load_for_generation(config)? {
-        Ok(loaded) => loaded,
+    let project = match load_for_generation(config)? {
+        Ok(project) => project,
         Err(outcome) => return Ok(Err(outcome)),
     };
-    let (documented, _) = realize(&loaded.schema, &config.emit_options().realize);
-    let mut live = reading
+    let live = reading
         .join()
         .map_err(|_| anyhow::anyhow!("reading the database panicked"))??;
-    // Platforms install extensions of their own (Supabase has a dozen); one
-    // the documents do not mention is neither drift nor something to drop.
-    live.extensions
-        .retain(|name, _| documented.extensions.contains_key(name));
+    let live = comparable_live(live, project.realized());
     Ok(Ok(Compared {
-        loaded,
-        documented,
+        project,
         live,
         options: DiffOptions::live(!live_args.ignore_comments),
     }))
@@ -84,7 +82,7 @@ fn read_both(
 impl Compared {
     /// The changes that bring the database to the documents.
     fn changes(&self) -> Vec<Change> {
-        diff_with(&self.live, &self.documented, &self.options)
+        diff_with(&self.live, self.project.realized(), &self.options)
     }
 }
 
@@ -101,7 +99,7 @@ fn check_live(config: &Config, args: &CheckArgs, url: &str) -> anyhow::Result<Ou
         Err(outcome) => return Ok(outcome),
     };
     let changes = compared.changes();
-    let items = drift_items(&changes, &compared.live, &compared.documented);
+    let items = drift_items(&changes, &compared.live, compared.project.realized());
     let mut by_kind = BTreeMap::new();
     for item in &items {
         *by_kind.entry(item.kind.code()).or_insert(0) += 1;
@@ -125,11 +123,12 @@ fn check_live(config: &Config, args: &CheckArgs, url: &str) -> anyhow::Result<Ou
         )
     };
     let render_options = RenderOptions {
-        files: &compared.loaded.files,
+        files: compared.project.files(),
         color: config.color,
         summary: None,
     };
-    let out = match args.format {
+    let format: Format = args.format.into();
+    let out = match format {
         Format::Text => {
             let mut out = String::new();
             let mut groups: BTreeMap<&str, Vec<Diagnostic>> = BTreeMap::new();
@@ -143,7 +142,6 @@ fn check_live(config: &Config, args: &CheckArgs, url: &str) -> anyhow::Result<Ou
                 out.push_str(&format!("── {table} ({})\n", diagnostics.len()));
                 out.push_str(&diag::render(&diagnostics, Format::Text, &render_options));
             }
-            out.push_str(&summary_line);
             out
         }
         Format::Json => {
@@ -154,26 +152,16 @@ fn check_live(config: &Config, args: &CheckArgs, url: &str) -> anyhow::Result<Ou
         }
         Format::Github | Format::Sarif => {
             let diagnostics: Vec<Diagnostic> = items.iter().map(DriftItem::to_diagnostic).collect();
-            let out = diag::render(&diagnostics, args.format, &render_options);
-            eprint!("{summary_line}");
-            out
+            diag::render(&diagnostics, format, &render_options)
         }
     };
     std::io::stdout().lock().write_all(out.as_bytes())?;
+    eprint!("{summary_line}");
     Ok(if items.is_empty() {
         Outcome::Clean
     } else {
         Outcome::Findings
     })
-}
-
-/// One step of `gen diff`'s script.
-#[derive(Serialize)]
-struct Step<'a> {
-    change: &'a Change,
-    /// Destructive and not allowed: printed commented out.
-    left_out: bool,
-    description: String,
 }
 
 pub(super) fn diff_command(config: &Config, args: &DiffArgs) -> anyhow::Result<Outcome> {
@@ -182,30 +170,22 @@ pub(super) fn diff_command(config: &Config, args: &DiffArgs) -> anyhow::Result<O
         Err(outcome) => return Ok(outcome),
     };
     let changes = compared.changes();
-    let steps: Vec<Step> = changes
-        .iter()
-        .map(|change| Step {
-            change,
-            left_out: change.is_destructive() && !args.allow_destructive,
-            description: change.describe(),
-        })
-        .collect();
-    let left_out = steps.iter().filter(|s| s.left_out).count();
-    let templates = Templates::load(config.templates.as_deref())?;
-    let mut context = tera::Context::new();
-    context.insert("steps", &steps);
-    context.insert("destructive_left_out", &left_out);
-    let mut sql = templates.render("diff.sql.tera", &context)?;
-    if !sql.ends_with('\n') {
-        sql.push('\n');
-    }
-    std::io::stdout().lock().write_all(sql.as_bytes())?;
+    let destructive = if args.allow_destructive {
+        DestructiveSteps::Included
+    } else {
+        DestructiveSteps::CommentedOut
+    };
+    let script = diff_script(&changes, destructive, &templates(config)?)?;
+    std::io::stdout().lock().write_all(script.text.as_bytes())?;
     eprintln!(
         "gen diff: {} change(s) for {}{}",
         changes.len(),
         crate::introspect::mask_url(&args.database_url),
-        if left_out > 0 {
-            format!(", {left_out} destructive step(s) commented out (--allow-destructive)")
+        if script.left_out > 0 {
+            format!(
+                ", {} destructive step(s) commented out (--allow-destructive)",
+                script.left_out
+            )
         } else {
             String::new()
         }
@@ -216,142 +196,53 @@ pub(super) fn diff_command(config: &Config, args: &DiffArgs) -> anyhow::Result<O
 /// `gen check` without a URL: are the committed outputs what the documents
 /// render to now, and do the migrations capture the documents?
 fn check_outputs(config: &Config, args: &CheckArgs) -> anyhow::Result<Outcome> {
-    let loaded = match load_for_generation(config)? {
-        Ok(loaded) => loaded,
+    let project = match load_for_generation(config)? {
+        Ok(project) => project,
         Err(outcome) => return Ok(outcome),
     };
     let out_dir = config.output_dir_or(args.out.as_deref());
-    let templates = Templates::load(config.templates.as_deref())?;
+    let templates = templates(config)?;
+    let context = EmitContext::new(&project, &templates);
     let mut findings = Vec::new();
     let mut checked = 0usize;
     for &emitter in Emitter::ALL {
-        for file in render(config, &loaded, &templates, emitter)? {
+        for file in render(&context, emitter)? {
             checked += 1;
             let path = out_dir.join(&file.path);
-            let span = Span::new(path.display().to_string(), 1, 1);
-            match std::fs::read_to_string(&path) {
-                // A checkout with CRLF line endings is not a change.
-                Ok(on_disk) if on_disk.replace("\r\n", "\n") == file.contents => {}
-                Ok(_) => findings.push(
-                    Diagnostic::error(
-                        Code::StaleOutput,
-                        span,
-                        format!(
-                            "{} is stale: the documents render it differently",
-                            path.display()
-                        ),
-                    )
-                    .with_help(format!(
-                        "run `gen all` (or `gen emit {}`) and commit the result",
-                        emitter.name()
-                    )),
-                ),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => findings.push(
-                    Diagnostic::error(
-                        Code::StaleOutput,
-                        span,
-                        format!("{} is missing", path.display()),
-                    )
-                    .with_help("run `gen all` and commit the result"),
-                ),
-                Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
-            }
+            let on_disk = read_optional(&path)?;
+            findings.extend(stale_output(emitter, &file, on_disk.as_deref(), &config.display(&path)));
         }
     }
     let existing = read_existing(&out_dir)?;
-    let migrations_dir = out_dir.join(migrations::DIRECTORY);
     let request = MigrationRequest {
         name: "check",
         version: "0",
         allow_destructive: true,
     };
-    let migrations_span = Span::new(
-        out_dir.join(migrations::SNAPSHOT).display().to_string(),
-        1,
-        1,
-    );
-    let planned = migrations::plan(
-        &loaded.schema,
-        &existing,
-        &request,
-        &config.emit_options(),
-        &templates,
-    );
-    // The changes no migration captures, if any.
-    let behind = planned.map(|plan| match plan {
-        Plan::UpToDate => None,
-        Plan::Write { summary, .. } => Some(summary),
-        Plan::Refused { destructive } => Some(ChangeSummary::of(destructive)),
-    });
-    match behind {
-        Ok(None) => {}
-        Ok(Some(summary)) => {
-            let steps: Vec<String> = summary.first.iter().map(Change::describe).collect();
-            findings.push(
-                Diagnostic::error(
-                    Code::MigrationsBehind,
-                    migrations_span,
-                    format!(
-                        "the documents changed and no migration in {} captures it: {}{}",
-                        migrations_dir.display(),
-                        steps.join("; "),
-                        if summary.count > summary.first.len() {
-                            format!("; and {} more", summary.count - summary.first.len())
-                        } else {
-                            String::new()
-                        }
-                    ),
-                )
-                .with_help("run `gen migrations` (or `gen all`) and commit the new migration"),
-            );
-        }
-        Err(MigrationError::Edited(names)) => {
-            for name in names {
-                let path = migrations_dir.join(name.split(' ').next().unwrap_or(&name));
-                findings.push(
-                    Diagnostic::error(
-                        Code::MigrationEdited,
-                        Span::new(path.display().to_string(), 1, 1),
-                        format!(
-                            "{} was changed after it was generated",
-                            migrations_dir.join(&name).display()
-                        ),
-                    )
-                    .with_help(
-                        "restore it (git checkout) and put the change in the documents instead",
-                    ),
-                );
-            }
-        }
-        Err(other) => return Err(other.into()),
-    }
+    let paths = plan_paths(config, &out_dir);
+    let plan = migrations::plan(&context, &existing, &request)?;
+    findings.extend(plan.blockers(&paths));
+    findings.extend(plan.behind(&paths));
     diag::sort(&mut findings);
     let render_options = RenderOptions {
         files: &[],
         color: config.color,
         summary: Some(serde_json::json!({ "files_checked": checked, "stale": findings.len() })),
     };
-    let mut out = diag::render(&findings, args.format, &render_options);
-    let summary_line = if findings.is_empty() {
-        format!(
-            "up to date: {checked} file(s) in {} and the migrations match the documents\n",
-            out_dir.display()
-        )
-    } else {
-        format!(
-            "stale: {} finding(s) in {} ({checked} file(s) checked)\n",
-            findings.len(),
-            out_dir.display()
-        )
-    };
-    match args.format {
-        Format::Text | Format::Github => out.push_str(&summary_line),
-        Format::Json | Format::Sarif => eprint!("{summary_line}"),
-    }
+    let out = diag::render(&findings, args.format.into(), &render_options);
     std::io::stdout().lock().write_all(out.as_bytes())?;
-    Ok(if findings.is_empty() {
-        Outcome::Clean
+    if findings.is_empty() {
+        eprintln!(
+            "up to date: {checked} file(s) in {} and the migrations match the documents",
+            paths.output
+        );
+        Ok(Outcome::Clean)
     } else {
-        Outcome::Findings
-    })
+        eprintln!(
+            "stale: {} finding(s) in {} ({checked} file(s) checked)",
+            findings.len(),
+            paths.output
+        );
+        Ok(Outcome::Findings)
+    }
 }

@@ -4,9 +4,11 @@
 //! shell artefacts such as lone `-e` lines are blanked rather than removed, so
 //! that every line number the parsers report is a line of the original file.
 
+pub mod definitions;
 pub mod document;
 pub mod encoding;
 pub mod markdown;
+pub mod routes;
 pub mod sql;
 
 use crate::diag::{Code, Diagnostic, Span};
@@ -190,8 +192,9 @@ pub struct ReadError {
     pub source: std::io::Error,
 }
 
-/// Reads one document from disk.
-pub fn read_file(path: &Path) -> Result<(SourceFile, Vec<Diagnostic>), ReadError> {
+/// Reads one document from disk, named relative to `root` (the
+/// repository root; empty for the working directory).
+pub fn read_file(path: &Path, root: &Path) -> Result<(SourceFile, Vec<Diagnostic>), ReadError> {
     let error = |source| ReadError {
         path: path.to_owned(),
         source,
@@ -205,16 +208,91 @@ pub fn read_file(path: &Path) -> Result<(SourceFile, Vec<Diagnostic>), ReadError
         ))));
     }
     let bytes = std::fs::read(path).map_err(error)?;
-    Ok(SourceFile::decode(display_path(path), &bytes))
+    Ok(SourceFile::decode(display_path(path, root), &bytes))
 }
 
-/// The path relative to the working directory when it lies below it.
-pub fn display_path(path: &Path) -> String {
-    let relative = std::env::current_dir()
-        .ok()
-        .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
-        .unwrap_or_else(|| path.to_path_buf());
-    relative.to_string_lossy().replace('\\', "/")
+/// How outputs and messages name a file: relative to `root` (the
+/// repository root), with `/` separators, whatever the working directory,
+/// so that a file generated in one directory names the same documents as
+/// one checked from another. A path outside the root climbs out of it
+/// with `..`; only a path on another drive stays absolute. An empty
+/// `root` means the working directory.
+pub fn display_path(path: &Path, root: &Path) -> String {
+    let Ok(cwd) = std::env::current_dir() else {
+        return slashes(path);
+    };
+    let absolute = |p: &Path| lexically_normal(&cwd.join(p));
+    let relative = relative_to(&absolute(path), &absolute(root));
+    slashes(&relative)
+}
+
+fn slashes(path: &Path) -> String {
+    path.to_string_lossy().replace('\\', "/")
+}
+
+/// `path` relative to `base`, both absolute and normalised.
+fn relative_to(path: &Path, base: &Path) -> PathBuf {
+    use std::path::Component;
+    let path_parts: Vec<Component> = path.components().collect();
+    let base_parts: Vec<Component> = base.components().collect();
+    let shared = path_parts
+        .iter()
+        .zip(&base_parts)
+        .take_while(|(a, b)| a == b)
+        .count();
+    // Nothing shared, not even the root: another drive.
+    if shared == 0 {
+        return path.to_path_buf();
+    }
+    let mut relative = PathBuf::new();
+    for _ in shared..base_parts.len() {
+        relative.push("..");
+    }
+    for part in &path_parts[shared..] {
+        relative.push(part);
+    }
+    if relative.as_os_str().is_empty() {
+        relative.push(".");
+    }
+    relative
+}
+
+/// `schema/../generated` → `generated`, without touching the file system
+/// (the directory may not exist yet).
+pub fn lexically_normal(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        out
+    }
+}
+
+/// The repository root for a working directory: the nearest directory at
+/// or above it that holds `.git` (a directory, or a file in a worktree),
+/// as git finds it; otherwise `fallback` (the configuration file's
+/// directory), otherwise the working directory itself.
+pub fn find_root(cwd: &Path, fallback: Option<&Path>) -> PathBuf {
+    let mut dir = Some(cwd);
+    while let Some(candidate) = dir {
+        if candidate.join(".git").exists() {
+            return candidate.to_path_buf();
+        }
+        dir = candidate.parent();
+    }
+    fallback.map_or_else(|| cwd.to_path_buf(), |f| lexically_normal(&cwd.join(f)))
 }
 
 /// Expands `--docs` arguments: files are taken as they are, directories
@@ -243,6 +321,23 @@ pub fn expand_doc_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ReadError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn display_paths_are_relative_to_the_root_from_any_directory() {
+        let root = std::env::current_dir().unwrap();
+        let doc = root.join("schema/docs/a.md");
+        assert_eq!(display_path(&doc, &root), "schema/docs/a.md");
+        assert_eq!(display_path(&doc, Path::new("")), "schema/docs/a.md");
+        assert_eq!(
+            relative_to(Path::new("/r/schema/a.md"), Path::new("/r/sub")),
+            PathBuf::from("../schema/a.md")
+        );
+        assert_eq!(
+            relative_to(Path::new("/r/schema/a.md"), Path::new("/r")),
+            PathBuf::from("schema/a.md")
+        );
+        assert_eq!(lexically_normal(Path::new("a/sub/../b")), PathBuf::from("a/b"));
+    }
 
     #[test]
     fn keeps_line_numbers_when_blanking_and_normalising() {

@@ -3,9 +3,12 @@
 #![allow(dead_code)]
 
 use schemagen::diag::{Diagnostic, Severity};
+use schemagen::emit::{EmitContext, Emitter, Target, Templates};
 use schemagen::model::Schema;
+use schemagen::model::physical::RealizeOptions;
+use schemagen::model::stages::Documented;
 use schemagen::source::SourceFile;
-use schemagen::{LoadOptions, build_schema, lint};
+use schemagen::{Project, Settings};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -27,30 +30,68 @@ pub fn source_files(paths: &[&str]) -> Vec<SourceFile> {
         .collect()
 }
 
-/// The two real documents, in the configured precedence order.
+/// Settings with the given target and realisation options.
+pub fn settings(target: Target, realize: RealizeOptions) -> Settings {
+    Settings {
+        target,
+        realize,
+        ..Settings::default()
+    }
+}
+
+/// The project of files, as `gen` would build it with default settings.
+pub fn project_of_files(files: Vec<SourceFile>, settings: &Settings) -> Project {
+    Project::from_files(files, Vec::new(), settings)
+}
+
+/// The project of the real documents, in the configured precedence order.
+pub fn real_project(settings: &Settings) -> Project {
+    project_of_files(source_files(&[JAVARI, MASTER]), settings)
+}
+
+/// A project whose documented model is `schema`.
+pub fn project_of_schema(schema: &Schema, settings: &Settings) -> Project {
+    Project::from_documented(Documented::new(schema.clone()), settings)
+}
+
+/// The documented model of files, with default settings.
+pub fn schema_of_files(files: Vec<SourceFile>) -> Schema {
+    project_of_files(files, &Settings::default())
+        .documented()
+        .clone()
+        .into_inner()
+}
+
+/// `sql/schema.sql` of a project: the complete DDL for a fresh database.
+pub fn ddl(project: &Project) -> String {
+    let templates = Templates::load(None).expect("embedded templates load");
+    let context = EmitContext::new(project, &templates);
+    Emitter::Sql.render(&context).expect("the DDL renders")[0]
+        .contents
+        .clone()
+}
+
+/// The complete DDL of a documented schema under the given settings.
+pub fn ddl_of(schema: &Schema, settings: &Settings) -> String {
+    ddl(&project_of_schema(schema, settings))
+}
+
+/// The two real documents, in the configured precedence order, and every
+/// diagnostic `gen lint` reports on them.
 pub fn real_schema() -> (Schema, Vec<Diagnostic>) {
-    let files = source_files(&[JAVARI, MASTER]);
-    let mut diagnostics: Vec<Diagnostic> = [JAVARI, MASTER]
-        .iter()
-        .flat_map(|p| SourceFile::decode(*p, &std::fs::read(root().join(p)).unwrap()).1)
-        .collect();
-    let (schema, found) = build_schema(&files, &LoadOptions::default());
-    diagnostics.extend(found);
-    diagnostics.extend(lint::lint(&schema));
-    (schema, diagnostics)
+    let project = real_project(&Settings::default());
+    let diagnostics = project.diagnostics().to_vec();
+    (project.documented().clone().into_inner(), diagnostics)
 }
 
 /// Reads one document (bytes) and returns everything `gen lint` would report
-/// with the default configuration.
+/// with the default configuration: the project's own diagnostics, so the
+/// fixtures run exactly the pipeline `gen lint` runs.
 pub fn lint_bytes(path: &str, bytes: &[u8]) -> (Schema, Vec<Diagnostic>) {
-    let (file, mut diagnostics) = SourceFile::decode(path, bytes);
-    let (schema, found) = build_schema(&[file], &LoadOptions::default());
-    diagnostics.extend(found);
-    diagnostics.extend(lint::lint(&schema));
-    let (realized, found) = schemagen::model::physical::realize(&schema, &Default::default());
-    diagnostics.extend(found);
-    diagnostics.extend(lint::lint_realized(&realized));
-    (schema, diagnostics)
+    let (file, diagnostics) = SourceFile::decode(path, bytes);
+    let project = Project::from_files(vec![file], diagnostics, &Settings::default());
+    let diagnostics = project.diagnostics().to_vec();
+    (project.documented().clone().into_inner(), diagnostics)
 }
 
 /// Expectations written in a fixture as `<!-- expect: code@line -->`.

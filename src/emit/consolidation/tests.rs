@@ -2,9 +2,12 @@
 //! for, the cost bound on thousands of tables, and escaping in the SQL.
 
 use super::*;
-use crate::emit::{EmitOptions, Templates};
+use crate::emit::{Emitter, Templates};
+use crate::model::physical::RealizeOptions;
+use crate::model::stages::Documented;
 use crate::model::{
-    Documentation, FkOrigin, ForeignKey, NamingConvention, PgType, PrimaryKey, Table, TableRef,
+    Column, DefinitionKind, Documentation, FkOrigin, ForeignKey, NamingConvention, PgType,
+    PrimaryKey, Schema, Source, Table, TableRef,
 };
 use std::time::Instant;
 
@@ -51,10 +54,12 @@ fn schema_of(tables: Vec<Table>, prefixes: &str) -> Schema {
 }
 
 fn run(schema: &Schema) -> Report {
+    let documented = Documented::new(schema.clone());
+    let (realized, _) = documented.realize(&RealizeOptions::default());
     report(
-        schema,
+        &documented,
+        &realized,
         &Definitions::default(),
-        &RealizeOptions::default(),
         &ConsolidationOptions::default(),
     )
 }
@@ -238,12 +243,13 @@ fn merge_sql_quotes_what_needs_quoting() {
     );
     let schema = schema_of(vec![kept, merged], "");
     let templates = Templates::load(None).unwrap();
-    let options = EmitOptions {
-        target: crate::config::Target::Postgres,
-        realize: RealizeOptions::default(),
+    let settings = crate::settings::Settings {
+        target: crate::emit::Target::Postgres,
+        ..Default::default()
     };
-    let context = EmitContext::new(&schema, &options, &templates);
-    let files = emit(&context).unwrap();
+    let project = crate::project::Project::from_documented(Documented::new(schema), &settings);
+    let context = EmitContext::new(&project, &templates);
+    let files = Emitter::Consolidation.render(&context).unwrap();
     let sql = &files
         .iter()
         .find(|f| f.path.ends_with("consolidation.sql"))

@@ -5,10 +5,8 @@
 use super::build::{meaning_words, most_common, participle_extension, some_pair_disjoint};
 use super::render::anchor;
 use super::*;
-use crate::emit::EmitOptions;
-use crate::model::physical::RealizeOptions;
+use crate::emit::OutputFile;
 use crate::source::SourceFile;
-use crate::{LoadOptions, build_schema};
 
 /// Two stores tables that disagree the way the real documents do, a
 /// glossary and a duplicates declaration.
@@ -65,7 +63,10 @@ const DOC: &str = r#"# SHOP
 
 fn schema_of(text: &str) -> Schema {
     let (file, _) = SourceFile::decode("doc.md", text.as_bytes());
-    build_schema(&[file], &LoadOptions::default()).0
+    crate::project::Project::from_files(vec![file], Vec::new(), &Default::default())
+        .documented()
+        .clone()
+        .into_inner()
 }
 
 fn field<'a>(glossary: &'a Glossary, name: &str) -> &'a Entry {
@@ -88,12 +89,16 @@ fn flagged(glossary: &Glossary, kind: NoteKind) -> BTreeSet<&str> {
 
 fn render_all(schema: &Schema) -> Vec<OutputFile> {
     let templates = Templates::load(None).unwrap();
-    let options = EmitOptions {
-        target: crate::config::Target::Postgres,
-        realize: RealizeOptions::default(),
+    let settings = crate::settings::Settings {
+        target: crate::emit::Target::Postgres,
+        ..Default::default()
     };
-    let context = EmitContext::new(schema, &options, &templates);
-    emit(&context).unwrap()
+    let project = crate::project::Project::from_documented(
+        crate::model::stages::Documented::new(schema.clone()),
+        &settings,
+    );
+    let context = EmitContext::new(&project, &templates);
+    crate::emit::Emitter::Glossary.render(&context).unwrap()
 }
 
 #[test]

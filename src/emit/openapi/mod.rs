@@ -5,8 +5,8 @@
 //! jsonb untyped. This one is built from the realised schema instead, so
 //! defaults, CHECK enums, documented JSON structures and RLS policies are
 //! those of the database the migrations create. The application's own
-//! routes (`/api/...`), which the model does not hold, come from
-//! [`routes::api_routes`] and are passed in beside the emit context.
+//! routes (`/api/...`), which the model does not hold, come from the
+//! project, which read them from the documents (`source::routes`).
 //!
 //! The document is assembled as `serde_json` values, whose maps are sorted,
 //! under a top level that keeps OpenAPI's conventional key order, so the
@@ -17,12 +17,10 @@
 //! tables (hundreds of megabytes) is never in memory whole.
 
 mod paths;
-pub mod routes;
 mod schemas;
 
-use super::{EmitContext, EmitError, OutputFile, OutputSink};
+use super::{EmitContext, EmitError, OutputSink};
 use crate::model::{Column, Schema, Table};
-use routes::{ApiRoute, ResponseEnvelope};
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use serde_json::{Value, json};
@@ -36,17 +34,6 @@ pub const YAML_PATH: &str = "openapi/openapi.yaml";
 pub const JSON_PATH: &str = "openapi/openapi.json";
 /// The OpenAPI version the document declares.
 pub const OPENAPI_VERSION: &str = "3.1.0";
-
-/// Everything the OpenAPI emitter reads: the emit context (schema and
-/// options) and what the documents say about the application's routes.
-pub struct OpenApiInput<'a> {
-    pub context: &'a EmitContext<'a>,
-    /// From [`routes::api_routes`]; empty for a tables-only description.
-    pub routes: &'a [ApiRoute],
-    /// From [`routes::response_envelope`]; without it application routes
-    /// are described without response bodies.
-    pub envelope: Option<&'a ResponseEnvelope>,
-}
 
 /// The OpenAPI document, ready to be written. Serialising it (or
 /// [`Document::write`]) builds the per-table parts as it goes.
@@ -175,26 +162,10 @@ impl Serialize for Document<'_> {
     }
 }
 
-/// The tables' REST surface alone, for callers that have no source files.
-pub fn emit(context: &EmitContext<'_>) -> Result<Vec<OutputFile>, EmitError> {
-    emit_with_routes(&OpenApiInput {
-        context,
-        routes: &[],
-        envelope: None,
-    })
-}
-
-/// The full description: tables and the documented application routes.
-pub fn emit_with_routes(input: &OpenApiInput<'_>) -> Result<Vec<OutputFile>, EmitError> {
-    let mut files = Vec::new();
-    emit_into(input, &mut files)?;
-    Ok(files)
-}
-
 /// The full description, streamed into the sink: `openapi.json` and
 /// `openapi.yaml` are written together.
-pub fn emit_into(input: &OpenApiInput<'_>, sink: &mut dyn OutputSink) -> Result<(), EmitError> {
-    let document = document(input)?;
+pub fn emit(context: &EmitContext<'_>, sink: &mut dyn OutputSink) -> Result<(), EmitError> {
+    let document = document(context)?;
     sink.stream(&[JSON_PATH, YAML_PATH], &mut |writers| match writers {
         [json, yaml] => document.write(*json, *yaml),
         _ => unreachable!("the sink gives one writer per path"),
@@ -203,9 +174,9 @@ pub fn emit_into(input: &OpenApiInput<'_>, sink: &mut dyn OutputSink) -> Result<
 
 /// Builds the document. Fails only when two things would share a component
 /// name (a table called `api_success` against the documented envelope).
-pub fn document<'a>(input: &OpenApiInput<'a>) -> Result<Document<'a>, EmitError> {
-    let documented = input.context.schema;
-    let realized = input.context.realized();
+pub fn document<'a>(context: &EmitContext<'a>) -> Result<Document<'a>, EmitError> {
+    let documented = context.documented();
+    let realized = context.realized();
     // Stub tables exist in the database but their columns are placeholders
     // for undocumented tables; only documented tables are described.
     let tables: Vec<&Table> = realized
@@ -238,7 +209,7 @@ pub fn document<'a>(input: &OpenApiInput<'a>) -> Result<Document<'a>, EmitError>
         });
     }
 
-    let envelope = input.envelope;
+    let envelope = context.project.envelope();
     let success = envelope.and_then(|e| e.success.as_ref());
     let error = envelope.and_then(|e| e.error.as_ref());
     if let Some(example) = success {
@@ -275,7 +246,7 @@ pub fn document<'a>(input: &OpenApiInput<'a>) -> Result<Document<'a>, EmitError>
 
     let table_names: BTreeSet<String> = tables.iter().map(|t| t.name.clone()).collect();
     let app = paths::AppContext {
-        routes: input.routes,
+        routes: context.project.routes(),
         has_success: success.is_some(),
         has_error: error.is_some(),
         tables: &table_names,
@@ -403,34 +374,18 @@ impl<'a> Components<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Target;
-    use crate::emit::{EmitOptions, Templates};
-    use crate::model::physical::RealizeOptions;
-    use crate::source::SourceFile;
-    use crate::{LoadOptions, build_schema};
+    use crate::emit::{Emitter, OutputFile, Templates};
+    use crate::project::Project;
 
     const DOC: &str = "## Widgets\n\n```sql\nCREATE TABLE widgets (\n  id UUID PRIMARY KEY DEFAULT uuid_generate_v4(),\n  name VARCHAR(80) NOT NULL,\n  price DECIMAL(10,2),\n  created_at TIMESTAMPTZ NOT NULL DEFAULT NOW()\n);\n```\n\n### API Response Format\n\n**Success:**\n```json\n{\"success\": true, \"data\": { ... }, \"meta\": {\"timestamp\": \"2025-11-08T12:00:00Z\", \"request_id\": \"uuid\"}}\n```\n\n**Error:**\n```json\n{\"success\": false, \"error\": {\"code\": \"INVALID_INPUT\", \"message\": \"Bad\", \"details\": { ... }}}\n```\n\n```\napp/api/shop/\n└── orders/\n    └── route.ts     # CRUD for orders\n```\n\n```\n│  ├── /api/auth/* (Authentication)   │\n```\n";
 
     fn generate(text: &str) -> (Value, Vec<OutputFile>) {
-        let (file, _) = SourceFile::decode("doc.md", text.as_bytes());
-        let files = [file];
-        let (schema, _) = build_schema(&files, &LoadOptions::default());
-        let options = EmitOptions {
-            target: Target::Supabase,
-            realize: RealizeOptions::default(),
-        };
+        let project = Project::from_text("doc.md", text, &Default::default());
         let templates = Templates::load(None).expect("embedded templates load");
-        let context = EmitContext::new(&schema, &options, &templates);
-        let routes = routes::api_routes(&files);
-        let envelope = routes::response_envelope(&files);
-        let input = OpenApiInput {
-            context: &context,
-            routes: &routes,
-            envelope: envelope.as_ref(),
-        };
+        let context = EmitContext::new(&project, &templates);
         let document =
-            serde_json::to_value(document(&input).expect("a document")).expect("serialisable");
-        (document, emit_with_routes(&input).expect("files"))
+            serde_json::to_value(document(&context).expect("a document")).expect("serialisable");
+        (document, Emitter::OpenApi.render(&context).expect("files"))
     }
 
     #[test]
@@ -481,7 +436,7 @@ mod tests {
         let (_, second) = generate(DOC);
         assert_eq!(first, second);
         let json: Value = serde_json::from_str(&first[0].contents).expect("JSON parses");
-        let yaml: Value = serde_yaml::from_str(&first[1].contents).expect("YAML parses");
+        let yaml: Value = serde_saphyr::from_str(&first[1].contents).expect("YAML parses");
         assert_eq!(json, yaml);
         // The version is a string: quoted, so that no YAML reader takes it
         // for a number.
@@ -491,22 +446,10 @@ mod tests {
     #[test]
     fn a_table_named_like_the_envelope_is_refused() {
         let clash = DOC.replace("CREATE TABLE widgets", "CREATE TABLE api_success");
-        let (file, _) = SourceFile::decode("doc.md", clash.as_bytes());
-        let files = [file];
-        let (schema, _) = build_schema(&files, &LoadOptions::default());
-        let options = EmitOptions {
-            target: Target::Supabase,
-            realize: RealizeOptions::default(),
-        };
+        let project = Project::from_text("doc.md", &clash, &Default::default());
         let templates = Templates::load(None).expect("embedded templates load");
-        let context = EmitContext::new(&schema, &options, &templates);
-        let envelope = routes::response_envelope(&files);
-        let input = OpenApiInput {
-            context: &context,
-            routes: &[],
-            envelope: envelope.as_ref(),
-        };
-        let error = document(&input).expect_err("a clash");
+        let context = EmitContext::new(&project, &templates);
+        let error = document(&context).expect_err("a clash");
         assert!(error.to_string().contains("ApiSuccess"), "{error}");
     }
 }

@@ -5,7 +5,7 @@
 //! responses live under `components` and are referenced, so a column filter
 //! is written once and used by GET, PATCH and DELETE.
 
-use super::routes::{ApiRoute, HttpMethod, RouteKind};
+use crate::source::routes::{ApiRoute, HttpMethod, RouteKind};
 use super::schemas::component_names;
 use crate::model::Table;
 use serde_json::{Map, Value, json};

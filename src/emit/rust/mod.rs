@@ -12,8 +12,9 @@ pub mod names;
 mod table;
 pub mod types;
 
-use super::{EmitContext, EmitError, OutputFile, Templates};
-use crate::model::physical::{quote_identifier, realize};
+use super::{EmitContext, EmitError, OutputFile, OutputSink, Templates};
+use crate::model::physical::quote_identifier;
+use crate::model::stages::{Documented, Realized};
 use crate::model::{Column, JsonShape, Schema, Table};
 use names::{NameRequest, Namer, pascal_identifier, snake_identifier, unique_in, unraw};
 use serde::Serialize;
@@ -44,10 +45,12 @@ const DEPENDENCY_NAMES: &[&str] = &[
     "uuid",
 ];
 
-/// Renders the crate.
-pub fn emit(context: &EmitContext<'_>) -> Result<Vec<OutputFile>, EmitError> {
-    let plan = plan(context.schema, &context.options.realize);
-    render(&plan, context.templates)
+/// Renders the crate from the realised schema's documented tables.
+pub fn emit(context: &EmitContext<'_>, sink: &mut dyn OutputSink) -> Result<(), EmitError> {
+    let plan = plan(context.documented(), context.realized());
+    render(&plan, context.templates)?
+        .into_iter()
+        .try_for_each(|file| sink.file(file))
 }
 
 /// The whole crate, ready for the templates.
@@ -192,8 +195,11 @@ struct EnumRoot {
     source: String,
 }
 
-pub fn plan(schema: &Schema, options: &crate::model::physical::RealizeOptions) -> CratePlan {
-    let (realized, _) = realize(schema, options);
+/// The crate for the realised schema's documented tables; the documented
+/// model supplies what realisation does not keep (JSON example titles, the
+/// field glossary).
+pub fn plan(documented: &Documented, realized: &Realized) -> CratePlan {
+    let schema: &Schema = documented;
     let tables: Vec<&Table> = realized.documented_tables().collect();
 
     // Modules: one per documentation module, with Rust names that shadow

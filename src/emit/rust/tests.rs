@@ -53,7 +53,9 @@ fn schema(tables: Vec<Table>) -> Schema {
 
 fn rendered(schema: &Schema) -> BTreeMap<String, String> {
     let templates = Templates::load(None).unwrap();
-    render(&plan(schema, &RealizeOptions::default()), &templates)
+    let documented = crate::model::stages::Documented::new(schema.clone());
+    let (realized, _) = documented.realize(&RealizeOptions::default());
+    render(&plan(&documented, &realized), &templates)
         .unwrap()
         .into_iter()
         .map(|f| (f.path.display().to_string(), f.contents))

@@ -7,7 +7,12 @@
 //! `→ Insert into properties table`), and cron configurations (`{"path": …,
 //! "schedule": …}`). The response envelope of an "API Response Format"
 //! section is read here too, as its documented examples.
+//!
+//! Like every reader, this one never fails: a route it finds but cannot
+//! fully read (a handler whose methods the documents do not give) is kept
+//! and reported, so the OpenAPI description and `gen lint` agree.
 
+use crate::diag::{Code, Diagnostic};
 use crate::model::Source;
 use crate::source::SourceFile;
 use crate::source::markdown::{Block, blocks};
@@ -109,10 +114,30 @@ fn split(files: &[SourceFile]) -> Vec<(&SourceFile, Vec<Block>)> {
 }
 
 /// [`api_routes`] and [`response_envelope`], splitting each document into
-/// blocks once.
-pub fn routes_and_envelope(files: &[SourceFile]) -> (Vec<ApiRoute>, Option<ResponseEnvelope>) {
+/// blocks once, with what the reader found it could not read.
+pub fn read_routes(
+    files: &[SourceFile],
+) -> (Vec<ApiRoute>, Option<ResponseEnvelope>, Vec<Diagnostic>) {
     let documents = split(files);
-    (routes_in(&documents), envelope_in(&documents))
+    let routes = routes_in(&documents);
+    let diagnostics = routes.iter().filter_map(unread_methods).collect();
+    (routes, envelope_in(&documents), diagnostics)
+}
+
+/// A route handler whose methods the documents do not give: it is
+/// described with no operations, which a reader of the API would miss.
+fn unread_methods(route: &ApiRoute) -> Option<Diagnostic> {
+    (route.kind == RouteKind::Endpoint && route.operations.is_empty()).then(|| {
+        Diagnostic::info(
+            Code::RouteWithoutMethod,
+            route.source.span(),
+            format!(
+                "route `{}` names no HTTP method; it is described without operations",
+                route.path
+            ),
+        )
+        .with_help("start its comment with the methods, as in `# GET/POST: what it does`, or say CRUD")
+    })
 }
 
 /// Every route the documents describe, merged by path and sorted, so the
