@@ -9,8 +9,8 @@ use schemagen::emit::Target;
 use schemagen::emit::migrations::{self, Existing, MigrationRequest};
 use schemagen::emit::{EmitContext, Emitter, Templates};
 use schemagen::source::SourceFile;
-use schemagen::{Project, Settings};
 use schemagen::synth::{SynthOptions, generate};
+use schemagen::{Project, Settings};
 use std::hint::black_box;
 
 fn corpus(name: &str) -> Vec<SourceFile> {

@@ -386,7 +386,10 @@ impl Command {
             Command::Rls(a) => &a.inputs,
             Command::All(a) => &a.inputs,
             Command::Emit(a) => &a.inputs,
-            Command::Openapi(a) | Command::Glossary(a) | Command::Consolidation(a) | Command::Models(a) => &a.inputs,
+            Command::Openapi(a)
+            | Command::Glossary(a)
+            | Command::Consolidation(a)
+            | Command::Models(a) => &a.inputs,
             Command::Check(a) => &a.inputs,
             Command::Diff(a) => &a.inputs,
         })
@@ -420,15 +423,12 @@ impl Config {
         out.map_or_else(|| self.output_dir.clone(), Path::to_path_buf)
     }
 
-    /// How messages name `path`: relative to the repository root when it
-    /// lies below it, otherwise as the user gave it.
+    /// How messages, annotations and outputs name `path`: relative to the
+    /// repository root (with `..` when it lies outside), never absolute, so
+    /// that a GitHub annotation always points into the repository and a
+    /// message reads the same from any directory.
     pub fn display(&self, path: &Path) -> String {
-        let shown = crate::source::display_path(path, &self.settings.root);
-        if shown.starts_with("..") {
-            path.to_string_lossy().replace('\\', "/")
-        } else {
-            shown
-        }
+        crate::source::display_path(path, &self.settings.root)
     }
 
     /// Resolves the configuration file and command-line overrides, once.
@@ -490,7 +490,12 @@ impl Config {
                     && std::io::stdout().is_terminal()
             }
         };
-        let settings = file.settings(documents, root, config_source, inputs.target.map(Target::from));
+        let settings = file.settings(
+            documents,
+            root,
+            config_source,
+            inputs.target.map(Target::from),
+        );
         Ok(Config {
             settings,
             templates: inputs.templates.clone(),

@@ -151,7 +151,9 @@ impl Project {
     /// Whether a diagnostic is an error: output generated from a document
     /// that could not be read would be wrong, so generating commands stop.
     pub fn has_errors(&self) -> bool {
-        self.diagnostics.iter().any(|d| d.severity == Severity::Error)
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
     }
 
     /// Whether the input itself could not be read as intended (exit 2

@@ -9,7 +9,7 @@ use crate::model::physical::RealizeOptions;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-/// Everything [`crate::project::Project::load`] and the emitters read.
+/// Everything `Project::load` and the emitters read.
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
     /// Documents (files, or directories of `.md`), in precedence order:
@@ -64,4 +64,3 @@ impl Default for GlossaryOptions {
         }
     }
 }
-

@@ -35,14 +35,13 @@ fn text(bytes: &[u8]) -> String {
 async fn migrated() -> TestDb {
     let db = fresh_db().await;
     let templates = schemagen::emit::Templates::load(None).unwrap();
-    let prelude =
-        schemagen::emit::sql::prelude(
-            schemagen::emit::Target::Postgres,
-            &templates,
-            schemagen::emit::sql::Direction::Up,
-        )
-            .unwrap()
-            .unwrap();
+    let prelude = schemagen::emit::sql::prelude(
+        schemagen::emit::Target::Postgres,
+        &templates,
+        schemagen::emit::sql::Direction::Up,
+    )
+    .unwrap()
+    .unwrap();
     db.run(&prelude).await;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();
@@ -75,7 +74,10 @@ fn documented() -> Schema {
     )
     .unwrap();
     let settings = config.settings(Vec::new(), PathBuf::new(), None, None);
-    support::real_project(&settings).realized().clone().into_inner()
+    support::real_project(&settings)
+        .realized()
+        .clone()
+        .into_inner()
 }
 
 /// The text of a document line, to check independently of the model that an
@@ -328,7 +330,8 @@ async fn a_migrated_database_has_no_drift_and_each_mutation_is_one_item() {
         text(&output.stdout),
         text(&output.stderr)
     );
-    assert!(text(&output.stdout).contains("no drift"));
+    assert!(text(&output.stderr).contains("no drift"));
+    assert!(text(&output.stdout).is_empty(), "no drift is no data");
     let nothing = run_gen(&["diff", "--database-url", &base.url]);
     assert!(
         text(&nothing.stdout).contains("nothing to do"),
@@ -417,6 +420,7 @@ async fn a_role_with_only_usage_and_select_can_check() {
         text(&output.stderr)
     );
     assert!(!text(&output.stdout).contains("reader-pw"));
+    assert!(!text(&output.stderr).contains("reader-pw"));
     db.run(&format!("DROP OWNED BY {role}; DROP ROLE {role}"))
         .await;
 }
@@ -544,8 +548,12 @@ fn without_a_url_the_committed_outputs_are_checked() {
     let stale = run_gen(&["check", "--out", out, "--format", "github"]);
     assert_eq!(stale.status.code(), Some(1));
     let report = text(&stale.stdout);
+    // Named relative to the repository root, never absolute: the
+    // temporary directory lies outside it.
+    let shown = schemagen::source::display_path(&edited, &support::root());
+    assert!(shown.starts_with("../"), "{shown}");
     assert!(
-        report.contains(&format!("::error file={},line=1,", edited.display())),
+        report.contains(&format!("::error file={shown},line=1,")),
         "{report}"
     );
     assert!(report.contains("title=stale-output"), "{report}");

@@ -52,13 +52,16 @@ fn lint_on_the_default_documents_ends_with_the_summary() {
         "no error-level findings in the real documents"
     );
     let text = stdout(&output);
-    let last = text.lines().last().unwrap();
+    // The report is data (stdout); the summary is a note (stderr).
+    let notes = String::from_utf8_lossy(&output.stderr);
+    let last = notes.lines().last().unwrap();
     assert!(
         last.starts_with(
             "summary: 164 tables named, 40 with columns, 538 columns, 289 tables claimed"
         ),
         "{last}"
     );
+    assert!(!text.contains("summary:"), "the summary is not data");
     assert!(text.contains("warning[column-count-mismatch]"));
     assert!(text.contains("schema/docs/platform-master-schema.md:155:1"));
 }
@@ -364,7 +367,12 @@ fn check_fails_when_the_docs_change_and_a_new_migration_captures_it() {
     );
     let check = project.run(&["--check"]);
     assert_eq!(check.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&check.stderr).contains("no migration captures it"));
+    let notes = String::from_utf8_lossy(&check.stderr);
+    assert!(notes.contains("error[migrations-behind]"), "{notes}");
+    assert!(
+        notes.contains("captures it: add column stores.city"),
+        "{notes}"
+    );
     assert_eq!(project.migrations().len(), 3, "--check writes nothing");
     let write = project.run(&["--name", "add_city", "--timestamp", "20260102000000"]);
     assert_eq!(write.status.code(), Some(0));
@@ -455,4 +463,174 @@ fn gen_all_on_the_default_documents_finds_the_committed_outputs_current() {
         "run `gen all` and commit generated/:\n{stderr}"
     );
     assert!(stderr.contains("migrations: up to date"), "{stderr}");
+}
+
+#[test]
+fn gen_all_refuses_a_destructive_change_with_the_exit_code_of_gen_migrations_and_writes_nothing() {
+    let project = MigrationProject::new();
+    let all = |dir: &std::path::Path| {
+        gen_cmd()
+            .arg("all")
+            .arg("--docs")
+            .arg(dir.join("doc.md"))
+            .arg("--out")
+            .arg(dir.join("out"))
+            .output()
+            .unwrap()
+    };
+    let first = all(project.dir.path());
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let before = files_under(&project.dir.path().join("out"));
+    project.edit_doc("| rating | decimal | YES | Average rating |\n", "");
+    let refused = all(project.dir.path());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        project.run(&[]).status.code(),
+        Some(2),
+        "gen migrations agrees"
+    );
+    assert!(stderr.contains("error[destructive-change]"), "{stderr}");
+    assert!(stderr.contains("drop column stores.rating"), "{stderr}");
+    assert!(stderr.contains("nothing written"), "{stderr}");
+    assert_eq!(
+        files_under(&project.dir.path().join("out")),
+        before,
+        "no output describes the schema whose migration was refused"
+    );
+}
+
+/// Every file under `dir` and its bytes.
+fn files_under(dir: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                out.insert(path.display().to_string(), fs::read(&path).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_command_puts_data_on_stdout_and_its_summary_on_stderr() {
+    let json_commands: [&[&str]; 4] = [
+        &["lint", "--format", "json"],
+        &["lint", "--format", "sarif"],
+        &["check", "--format", "json"],
+        &["check", "--format", "sarif"],
+    ];
+    for args in json_commands {
+        let output = gen_cmd().args(args).output().unwrap();
+        let notes = String::from_utf8_lossy(&output.stderr);
+        serde_json::from_slice::<serde_json::Value>(&output.stdout)
+            .unwrap_or_else(|e| panic!("gen {args:?}: stdout is not JSON ({e})"));
+        assert_eq!(
+            notes.lines().count(),
+            1,
+            "gen {args:?}: one summary line\n{notes}"
+        );
+    }
+    let text_commands: [&[&str]; 4] = [
+        &["lint"],
+        &["lint", "--format", "github"],
+        &["check"],
+        &["check", "--format", "github"],
+    ];
+    for args in text_commands {
+        let output = gen_cmd().args(args).output().unwrap();
+        let data = stdout(&output);
+        let notes = String::from_utf8_lossy(&output.stderr);
+        let summary = notes.lines().last().unwrap_or_default().to_owned();
+        assert!(!summary.is_empty(), "gen {args:?}: no summary on stderr");
+        assert!(
+            !data.contains(&summary),
+            "gen {args:?}: the summary is on stdout"
+        );
+    }
+}
+
+#[test]
+fn outputs_made_in_one_directory_check_clean_from_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("a");
+    copy_tree(
+        &support::root().join("schema/docs"),
+        &repo.join("schema/docs"),
+    );
+    let git = std::process::Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(&repo)
+        .status()
+        .expect("git is installed (bash .ci/run)");
+    assert!(git.success());
+    let made = gen_cmd().current_dir(&repo).arg("all").output().unwrap();
+    assert_eq!(
+        made.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let sub = repo.join("sub");
+    fs::create_dir_all(&sub).unwrap();
+    let check = gen_cmd()
+        .current_dir(&sub)
+        .args(["--docs", "../schema/docs", "check", "--out", "../generated"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&check),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    // Documents are named from the root in the outputs.
+    let spec = fs::read_to_string(repo.join("generated/openapi/openapi.json")).unwrap();
+    assert!(
+        spec.contains("\"x-source\": \"schema/docs/"),
+        "x-source is root-relative"
+    );
+    // An annotation from below the root, for an output given as an
+    // absolute path, names the file from the root.
+    let edited = repo.join("generated/sql/schema.sql");
+    let original = fs::read_to_string(&edited).unwrap();
+    fs::write(
+        &edited,
+        original.replace("bedrooms integer", "bedrooms bigint"),
+    )
+    .unwrap();
+    let stale = gen_cmd()
+        .current_dir(&sub)
+        .args([
+            "--docs",
+            "../schema/docs",
+            "check",
+            "--format",
+            "github",
+            "--out",
+        ])
+        .arg(repo.join("generated"))
+        .output()
+        .unwrap();
+    assert_eq!(stale.status.code(), Some(1));
+    let annotations = stdout(&stale);
+    assert!(
+        annotations.contains("::error file=generated/sql/schema.sql,line=1,"),
+        "{annotations}"
+    );
+    assert!(
+        !annotations.contains(&dir.path().display().to_string()),
+        "{annotations}"
+    );
 }

@@ -5,9 +5,9 @@
 
 mod support;
 
+use schemagen::Settings;
 use schemagen::emit::Target;
 use schemagen::emit::glossary::{self, EntryKind};
-use schemagen::Settings;
 use schemagen::emit::{EmitContext, Emitter, OutputFile, Templates};
 use schemagen::model::Schema;
 use schemagen::model::physical::RealizeOptions;

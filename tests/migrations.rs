@@ -5,9 +5,9 @@
 
 mod support;
 
+use schemagen::Settings;
 use schemagen::emit::Target;
 use schemagen::emit::migrations::{self, Existing, MigrationRequest, Plan};
-use schemagen::Settings;
 use schemagen::emit::{EmitContext, OutputFile, Templates};
 use schemagen::model::physical::{RealizeOptions, realize};
 use schemagen::model::{PgType, Schema};
@@ -35,8 +35,8 @@ fn prelude() -> String {
         &templates,
         schemagen::emit::sql::Direction::Up,
     )
-        .unwrap()
-        .unwrap()
+    .unwrap()
+    .unwrap()
 }
 
 /// Runs a script the way a migration tool would, but with an empty

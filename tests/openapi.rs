@@ -11,8 +11,8 @@ use schemagen::emit::Target;
 use schemagen::emit::openapi;
 use schemagen::emit::{EmitContext, Emitter, OutputFile, Templates};
 use schemagen::model::physical::{RealizeOptions, quote_identifier};
-use schemagen::{Project, Settings};
 use schemagen::model::{Column, JsonShape, PgType, Table, TableRef};
+use schemagen::{Project, Settings};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -141,7 +141,8 @@ fn pascal(table: &str) -> String {
 fn the_spec_validates_as_openapi_3_1_and_json_and_yaml_agree() {
     let (files, _) = generate(&docs());
     let json: Value = serde_json::from_str(file(&files, openapi::JSON_PATH)).expect("JSON parses");
-    let yaml: Value = serde_saphyr::from_str(file(&files, openapi::YAML_PATH)).expect("YAML parses");
+    let yaml: Value =
+        serde_saphyr::from_str(file(&files, openapi::YAML_PATH)).expect("YAML parses");
     assert_eq!(
         json, yaml,
         "openapi.json and openapi.yaml hold the same document"

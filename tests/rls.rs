@@ -6,8 +6,8 @@
 mod support;
 
 use schemagen::emit::Target;
-use schemagen::emit::rls::{Access, Operation, Perspective, cell, owner_column};
 use schemagen::emit::Templates;
+use schemagen::emit::rls::{Access, Operation, Perspective, cell, owner_column};
 use schemagen::model::physical::{RealizeOptions, quote_identifier};
 use schemagen::model::{Schema, Table};
 use sqlx::{AssertSqlSafe, Connection, PgConnection};

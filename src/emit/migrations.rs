@@ -110,9 +110,14 @@ impl Plan {
                     Diagnostic::error(
                         Code::DestructiveChange,
                         Span::new(&paths.snapshot, 1, 1),
-                        format!("the documents' changes include a step that loses data: {}", change.describe()),
+                        format!(
+                            "the documents' changes include a step that loses data: {}",
+                            change.describe()
+                        ),
                     )
-                    .with_help("rerun with --allow-destructive to write it, or restore the documents")
+                    .with_help(
+                        "rerun with --allow-destructive to write it, or restore the documents",
+                    )
                 })
                 .collect(),
             Plan::Edited(edited) => edited
@@ -127,7 +132,9 @@ impl Plan {
                         }
                     };
                     Diagnostic::error(Code::MigrationEdited, Span::new(&path, 1, 1), message)
-                        .with_help("restore it (git checkout) and put the change in the documents instead")
+                        .with_help(
+                            "restore it (git checkout) and put the change in the documents instead",
+                        )
                 })
                 .collect(),
         }
@@ -304,7 +311,11 @@ pub fn plan(
     if !edited.is_empty() {
         return Ok(Plan::Edited(edited));
     }
-    let previous = existing.snapshot.as_deref().map(read_snapshot).transpose()?;
+    let previous = existing
+        .snapshot
+        .as_deref()
+        .map(read_snapshot)
+        .transpose()?;
     let empty = Realized::default();
     let base = previous.as_ref().unwrap_or(&empty);
     let current = context.realized();
@@ -319,9 +330,12 @@ pub fn plan(
         // changes, so the schema is not diffed a second time: at ten
         // thousand tables the changes take 150 MB. Going from an empty
         // database, no change is destructive.
-        None => match context.initial_script_and_summary().map(|(script, summary)| {
-            retitle(script, SCHEMA_TITLE, &up_title, templates).map(|text| (text, summary.clone()))
-        })? {
+        None => match context
+            .initial_script_and_summary()
+            .map(|(script, summary)| {
+                retitle(script, SCHEMA_TITLE, &up_title, templates)
+                    .map(|text| (text, summary.clone()))
+            })? {
             Some(reused) => reused,
             None => render_up(base, current, &up_title, target, templates)?,
         },
@@ -330,7 +344,8 @@ pub fn plan(
             if up.is_empty() {
                 return Ok(Plan::UpToDate);
             }
-            let destructive: Vec<Change> = up.iter().filter(|c| c.is_destructive()).cloned().collect();
+            let destructive: Vec<Change> =
+                up.iter().filter(|c| c.is_destructive()).cloned().collect();
             if !destructive.is_empty() && !request.allow_destructive {
                 return Ok(Plan::Refused { destructive });
             }
@@ -366,7 +381,8 @@ pub fn plan(
     let mut all = existing.migrations.clone();
     all.insert(up_name.clone(), up_text.clone());
     all.insert(down_name.clone(), down_text.clone());
-    let snapshot = serde_saphyr::to_string(&**current).map_err(|e| MigrationError::Snapshot(e.to_string()))?;
+    let snapshot =
+        serde_saphyr::to_string(&**current).map_err(|e| MigrationError::Snapshot(e.to_string()))?;
     let files = vec![
         OutputFile::new(format!("{DIRECTORY}/{up_name}"), up_text),
         OutputFile::new(format!("{DIRECTORY}/{down_name}"), down_text),
@@ -444,7 +460,11 @@ mod tests {
         let diagnostics = Plan::Edited(edited).blockers(&paths);
         let span = diagnostics[0].span.clone();
         assert_eq!(span.file, "generated/migrations/checksums.sha256");
-        assert!(diagnostics[0].message.contains("not a checksum line"), "{}", diagnostics[0].message);
+        assert!(
+            diagnostics[0].message.contains("not a checksum line"),
+            "{}",
+            diagnostics[0].message
+        );
     }
 
     fn written(plan: Plan) -> Vec<OutputFile> {

@@ -22,10 +22,10 @@ pub mod sql;
 pub mod stale;
 pub mod templates;
 
-pub use crate::settings::Target;
 use crate::model::stages::{Documented, Realized};
 use crate::project::Project;
 use crate::settings::Settings;
+pub use crate::settings::Target;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -119,7 +119,11 @@ impl Emitter {
             Emitter::Rls => &[rls::POLICIES_PATH, rls::MATRIX_MARKDOWN, rls::MATRIX_JSON],
             Emitter::OpenApi => &[openapi::JSON_PATH, openapi::YAML_PATH],
             Emitter::Glossary => &[glossary::MARKDOWN, glossary::JSONL, glossary::SQL],
-            Emitter::Consolidation => &[consolidation::MARKDOWN, consolidation::JSON, consolidation::SQL],
+            Emitter::Consolidation => &[
+                consolidation::MARKDOWN,
+                consolidation::JSON,
+                consolidation::SQL,
+            ],
             Emitter::Models => &["rust/Cargo.toml", "rust/src/lib.rs", "rust/src/*.rs"],
         }
     }
@@ -127,11 +131,17 @@ impl Emitter {
     /// Whether `path` is one the emitter declares.
     pub fn declares(self, path: &std::path::Path) -> bool {
         let path = path.to_string_lossy().replace('\\', "/");
-        self.writes().iter().any(|pattern| matches_pattern(pattern, &path))
+        self.writes()
+            .iter()
+            .any(|pattern| matches_pattern(pattern, &path))
     }
 
     /// Runs the emitter, handing its files to `sink` as they are rendered.
-    pub fn emit(self, context: &EmitContext<'_>, sink: &mut dyn OutputSink) -> Result<(), EmitError> {
+    pub fn emit(
+        self,
+        context: &EmitContext<'_>,
+        sink: &mut dyn OutputSink,
+    ) -> Result<(), EmitError> {
         (self.entry())(context, sink)
     }
 
@@ -148,12 +158,17 @@ fn matches_pattern(pattern: &str, path: &str) -> bool {
     let pattern_parts: Vec<&str> = pattern.split('/').collect();
     let path_parts: Vec<&str> = path.split('/').collect();
     pattern_parts.len() == path_parts.len()
-        && pattern_parts.iter().zip(&path_parts).all(|(p, s)| match p.split_once('*') {
-            Some((prefix, suffix)) => {
-                s.len() >= prefix.len() + suffix.len() && s.starts_with(prefix) && s.ends_with(suffix)
-            }
-            None => p == s,
-        })
+        && pattern_parts
+            .iter()
+            .zip(&path_parts)
+            .all(|(p, s)| match p.split_once('*') {
+                Some((prefix, suffix)) => {
+                    s.len() >= prefix.len() + suffix.len()
+                        && s.starts_with(prefix)
+                        && s.ends_with(suffix)
+                }
+                None => p == s,
+            })
 }
 
 /// Everything an emitter reads: the project, the templates, and the script

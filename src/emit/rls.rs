@@ -375,10 +375,7 @@ pub fn emit(context: &EmitContext<'_>, sink: &mut dyn OutputSink) -> Result<(), 
     )?;
     drop(tera_context);
     let rows = matrix(realized);
-    sink.file(OutputFile::new(
-        MATRIX_MARKDOWN,
-        matrix_markdown(&rows),
-    ))?;
+    sink.file(OutputFile::new(MATRIX_MARKDOWN, matrix_markdown(&rows)))?;
     sink.stream(&[MATRIX_JSON], &mut |writers| {
         let mut out = std::io::BufWriter::new(&mut *writers[0]);
         serde_json::to_writer_pretty(&mut out, &rows)
@@ -436,7 +433,10 @@ mod tests {
         .unwrap();
         let replaced = Templates::load(Some(dir.path())).unwrap();
         let context = EmitContext::new(&project, &replaced);
-        assert_eq!(Emitter::Rls.render(&context).unwrap()[0].contents, "stores: 2\n");
+        assert_eq!(
+            Emitter::Rls.render(&context).unwrap()[0].contents,
+            "stores: 2\n"
+        );
     }
 
     #[test]

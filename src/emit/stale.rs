@@ -43,10 +43,16 @@ mod tests {
     #[test]
     fn line_endings_do_not_make_a_file_stale_and_other_changes_do() {
         let file = OutputFile::new("sql/schema.sql", "a\nb\n");
-        let stale = |on_disk| stale_output(Emitter::Sql, &file, on_disk, "generated/sql/schema.sql");
+        let stale =
+            |on_disk| stale_output(Emitter::Sql, &file, on_disk, "generated/sql/schema.sql");
         assert_eq!(stale(Some("a\r\nb\r\n")), None);
         let changed = stale(Some("a\n")).expect("stale");
         assert!(changed.message.contains("is stale"), "{}", changed.message);
-        assert!(stale(None).expect("missing").message.ends_with("is missing"));
+        assert!(
+            stale(None)
+                .expect("missing")
+                .message
+                .ends_with("is missing")
+        );
     }
 }

@@ -6,15 +6,22 @@
 //! jsonb columns, named enums attach to the columns they describe, and the
 //! configuration's overrides are applied. Lowering never fails.
 
-use crate::model::overrides::Overrides;
 use crate::diag::{Code, Diagnostic, Span};
 use crate::model::inflect::singular;
+use crate::model::overrides::Overrides;
 use crate::model::{
     Documentation, FkOrigin, ForeignKey, JsonShape, Mention, MentionKind, PgType, Schema, Table,
     TableRef,
 };
-use crate::source::document::Fragment;
 use std::collections::BTreeSet;
+
+/// What one document says, before it is merged with the others: what a
+/// reader (`source::document`) hands to lowering.
+#[derive(Debug, Default)]
+pub struct Fragment {
+    pub schema: Schema,
+    pub diagnostics: Vec<Diagnostic>,
+}
 
 pub struct LowerOptions<'a> {
     pub overrides: &'a Overrides,

@@ -9,8 +9,8 @@ pub mod json_shape;
 pub mod lower;
 pub mod overrides;
 pub mod physical;
-pub mod stages;
 pub mod rls;
+pub mod stages;
 pub mod types;
 
 pub use json_shape::JsonShape;

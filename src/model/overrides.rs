@@ -36,4 +36,3 @@ pub struct ColumnOverride {
     #[serde(default)]
     pub references: Option<String>,
 }
-

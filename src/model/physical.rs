@@ -5,13 +5,13 @@
 //! qualified extension objects), and leaves out what cannot be created.
 //! Migrations, snapshots and the drift check all compare realised schemas.
 
-use serde::{Deserialize, Serialize};
 use crate::diag::{Code, Diagnostic};
 use crate::model::rls::{self, RlsOptions};
 use crate::model::{
     CheckConstraint, Column, DefinitionKind, Documentation, Extension, Function, PgType,
     PrimaryKey, Schema, Source, Table, Trigger,
 };
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Which name-only tables referenced by FKs become stub tables.

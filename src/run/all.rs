@@ -11,7 +11,6 @@ use crate::cli::{AllArgs, Config};
 use crate::diag;
 use crate::emit::migrations::{self, Existing, MigrationRequest, Plan};
 use crate::emit::{EmitContext, Emitter};
-use crate::project::Project;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -19,7 +18,6 @@ use std::time::{Duration, Instant};
 /// What `gen all` does besides reading: every emitter and the migration
 /// plan, as jobs that threads take in turn.
 struct AllWork<'a> {
-    project: &'a Project,
     timeline: &'a Timeline,
     context: &'a EmitContext<'a>,
     existing: &'a Existing,
@@ -31,22 +29,6 @@ struct AllWork<'a> {
 enum AllJob {
     Emit(Emitter),
     Migrations,
-    /// Counting the diagnostics for the summary line.
-    Lint,
-}
-
-/// What a job gives back besides the files it staged.
-enum JobOutput {
-    Files,
-    Migrations(Plan),
-    Diagnostics(diag::SeverityCounts),
-}
-
-/// What `gen all` prints after its jobs.
-struct AllReport {
-    /// The migration plan, its files already staged when it had any.
-    plan: Option<Plan>,
-    counts: diag::SeverityCounts,
 }
 
 impl AllJob {
@@ -55,7 +37,6 @@ impl AllJob {
         match self {
             AllJob::Emit(emitter) => format!("emit {}", emitter.name()),
             AllJob::Migrations => "plan migrations".to_owned(),
-            AllJob::Lint => "count diagnostics".to_owned(),
         }
     }
 }
@@ -76,16 +57,16 @@ impl AllWork<'_> {
                 .filter(|e| !expensive.contains(e) && !middling.contains(e))
                 .map(|&e| AllJob::Emit(e)),
         );
-        jobs.push(AllJob::Lint);
         jobs
     }
 
-    /// Runs every job and returns what the summary needs. Each thread stages
+    /// Runs every job and returns the migration plan, whose files are
+    /// staged when it has any. Each thread stages
     /// into its own worker staging, which `staging` absorbs at the end.
     /// When jobs fail, the error of the first in job order is returned, so
     /// the message does not depend on timing, and the workers' temporary
     /// files are removed as their stagings drop.
-    fn run_on_threads(&self, staging: &mut Staging) -> anyhow::Result<AllReport> {
+    fn run_on_threads(&self, staging: &mut Staging) -> anyhow::Result<Plan> {
         let jobs = Self::jobs();
         let next = AtomicUsize::new(0);
         let threads = std::thread::available_parallelism()
@@ -126,17 +107,13 @@ impl AllWork<'_> {
                 })
                 .collect()
         });
-        let mut report = AllReport {
-            plan: None,
-            counts: diag::SeverityCounts::default(),
-        };
+        let mut plan = None;
         let mut errors: Vec<(usize, anyhow::Error)> = Vec::new();
         for (worker, results) in finished {
             for (index, result) in results {
                 match result {
-                    Ok(JobOutput::Files) => {}
-                    Ok(JobOutput::Migrations(plan)) => report.plan = Some(plan),
-                    Ok(JobOutput::Diagnostics(counts)) => report.counts = counts,
+                    Ok(None) => {}
+                    Ok(Some(planned)) => plan = Some(planned),
                     Err(error) => errors.push((index, error)),
                 }
             }
@@ -144,15 +121,16 @@ impl AllWork<'_> {
         }
         match errors.into_iter().min_by_key(|(index, _)| *index) {
             Some((_, error)) => Err(error),
-            None => Ok(report),
+            None => plan.ok_or_else(|| anyhow::anyhow!("the migration job did not run")),
         }
     }
 
-    fn run_job(&self, job: AllJob, staging: &mut Staging) -> anyhow::Result<JobOutput> {
+    /// Runs one job; the migration job gives back its plan.
+    fn run_job(&self, job: AllJob, staging: &mut Staging) -> anyhow::Result<Option<Plan>> {
         match job {
             AllJob::Emit(emitter) => {
                 emitter.emit(self.context, staging)?;
-                Ok(JobOutput::Files)
+                Ok(None)
             }
             AllJob::Migrations => {
                 let plan = migrations::plan(self.context, self.existing, self.request)?;
@@ -161,18 +139,15 @@ impl AllWork<'_> {
                         staging.stage(file)?;
                     }
                 }
-                Ok(JobOutput::Migrations(plan))
+                Ok(Some(plan))
             }
-            AllJob::Lint => Ok(JobOutput::Diagnostics(diag::SeverityCounts::of(
-                self.project.diagnostics(),
-            ))),
         }
     }
 }
 
 /// What a thread of `gen all` did: the index of each job it ran and how
 /// that went.
-type JobResults = Vec<(usize, anyhow::Result<JobOutput>)>;
+type JobResults = Vec<(usize, anyhow::Result<Option<Plan>>)>;
 
 /// Every emitter, then the migrations: the main job.
 pub(super) fn all(config: &Config, args: &AllArgs) -> anyhow::Result<Outcome> {
@@ -188,7 +163,8 @@ fn all_on(config: &Config, args: &AllArgs, timeline: &Timeline) -> anyhow::Resul
     // Overrides (`--templates`) compile while the documents are read; the
     // embedded templates compile in the jobs that first render them.
     let (project, templates) = std::thread::scope(|scope| {
-        let templates = scope.spawn(|| timeline.time("templates", "load templates", || templates(config)));
+        let templates =
+            scope.spawn(|| timeline.time("templates", "load templates", || templates(config)));
         let project = timeline.time("main", "read, model and realise the documents", || {
             load_for_generation(config)
         });
@@ -218,15 +194,13 @@ fn all_on(config: &Config, args: &AllArgs, timeline: &Timeline) -> anyhow::Resul
         allow_destructive: args.allow_destructive,
     };
     let work = AllWork {
-        project: &project,
         timeline,
         context: &context,
         existing: &existing,
         request: &request,
     };
     let mut staging = Staging::new(&out_dir);
-    let AllReport { plan, counts } = work.run_on_threads(&mut staging)?;
-    let plan = plan.ok_or_else(|| anyhow::anyhow!("the migration job did not run"))?;
+    let plan = work.run_on_threads(&mut staging)?;
     let paths = plan_paths(config, &out_dir);
     let outcome = Outcome::of_plan(plan.status());
     if outcome != Outcome::Clean {
@@ -244,11 +218,14 @@ fn all_on(config: &Config, args: &AllArgs, timeline: &Timeline) -> anyhow::Resul
         summary.written, summary.unchanged, paths.output
     );
     match &plan {
-        Plan::Write { up_name, summary, .. } => {
+        Plan::Write {
+            up_name, summary, ..
+        } => {
             eprintln!("migrations: wrote {up_name} ({} change(s))", summary.count)
         }
         _ => eprintln!("migrations: up to date"),
     }
+    let counts = diag::SeverityCounts::of(project.diagnostics());
     eprintln!(
         "{}; diagnostics: {} error(s), {} warning(s), {} info (run `gen lint` to see them)",
         project.summary(),

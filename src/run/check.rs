@@ -13,6 +13,7 @@ use crate::cli::{CheckArgs, Config, DiffArgs, LiveArgs};
 use crate::diag::{self, Diagnostic, Format, RenderOptions};
 use crate::diff::drift::{DriftItem, drift_items};
 use crate::diff::live::comparable_live;
+use crate::diff::report::{DriftSummary, by_table};
 use crate::diff::{Change, DiffOptions, diff_with};
 use crate::emit::migrations::{self, MigrationRequest};
 use crate::emit::sql::{DestructiveSteps, diff_script};
@@ -22,8 +23,6 @@ use crate::introspect::{IntrospectOptions, introspect};
 use crate::model::Schema;
 use crate::model::stages::Realized;
 use crate::project::Project;
-use serde::Serialize;
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Duration;
 
@@ -86,13 +85,6 @@ impl Compared {
     }
 }
 
-#[derive(Serialize)]
-struct DriftSummary {
-    items: usize,
-    tables: usize,
-    by_kind: BTreeMap<&'static str, usize>,
-}
-
 fn check_live(config: &Config, args: &CheckArgs, url: &str) -> anyhow::Result<Outcome> {
     let compared = match read_both(config, url, &args.live)? {
         Ok(compared) => compared,
@@ -100,28 +92,7 @@ fn check_live(config: &Config, args: &CheckArgs, url: &str) -> anyhow::Result<Ou
     };
     let changes = compared.changes();
     let items = drift_items(&changes, &compared.live, compared.project.realized());
-    let mut by_kind = BTreeMap::new();
-    for item in &items {
-        *by_kind.entry(item.kind.code()).or_insert(0) += 1;
-    }
-    let summary = DriftSummary {
-        items: items.len(),
-        tables: items
-            .iter()
-            .map(DriftItem::table)
-            .collect::<std::collections::BTreeSet<_>>()
-            .len(),
-        by_kind,
-    };
-    let masked = crate::introspect::mask_url(url);
-    let summary_line = if items.is_empty() {
-        format!("no drift: {masked} matches the documents\n")
-    } else {
-        format!(
-            "drift: {} item(s) in {} table(s) of {masked}; `gen diff` prints the SQL that repairs it\n",
-            summary.items, summary.tables
-        )
-    };
+    let summary = DriftSummary::of(&items);
     let render_options = RenderOptions {
         files: compared.project.files(),
         color: config.color,
@@ -131,14 +102,7 @@ fn check_live(config: &Config, args: &CheckArgs, url: &str) -> anyhow::Result<Ou
     let out = match format {
         Format::Text => {
             let mut out = String::new();
-            let mut groups: BTreeMap<&str, Vec<Diagnostic>> = BTreeMap::new();
-            for item in &items {
-                groups
-                    .entry(item.table())
-                    .or_default()
-                    .push(item.to_diagnostic());
-            }
-            for (table, diagnostics) in groups {
+            for (table, diagnostics) in by_table(&items) {
                 out.push_str(&format!("── {table} ({})\n", diagnostics.len()));
                 out.push_str(&diag::render(&diagnostics, Format::Text, &render_options));
             }
@@ -156,7 +120,7 @@ fn check_live(config: &Config, args: &CheckArgs, url: &str) -> anyhow::Result<Ou
         }
     };
     std::io::stdout().lock().write_all(out.as_bytes())?;
-    eprint!("{summary_line}");
+    eprintln!("{}", summary.line(&crate::introspect::mask_url(url)));
     Ok(if items.is_empty() {
         Outcome::Clean
     } else {
@@ -210,7 +174,12 @@ fn check_outputs(config: &Config, args: &CheckArgs) -> anyhow::Result<Outcome> {
             checked += 1;
             let path = out_dir.join(&file.path);
             let on_disk = read_optional(&path)?;
-            findings.extend(stale_output(emitter, &file, on_disk.as_deref(), &config.display(&path)));
+            findings.extend(stale_output(
+                emitter,
+                &file,
+                on_disk.as_deref(),
+                &config.display(&path),
+            ));
         }
     }
     let existing = read_existing(&out_dir)?;

@@ -48,7 +48,7 @@ impl Definitions {
     }
 
     /// The same from per-document schemas, in precedence order, by
-    /// reference: `crate::load` passes the documents it read before merging
+    /// reference: the project passes the documents it read before merging
     /// them, so that they need not be read again. Only the tables that more
     /// than one document defines are copied.
     pub fn from_documents<'s>(

@@ -9,7 +9,7 @@ use crate::diag::{Code, Diagnostic};
 use crate::model::{
     App, Claim, Column, DeclaredDuplicate, Documentation, EnumDef, FkOrigin, ForeignKey,
     GlossaryEntry, Index, IndexColumn, IndexMethod, JsonExample, JsonShape, Mention, MentionKind,
-    Mirror, NamingConvention, PgType, PrimaryKey, RlsRule, Schema, Source, Table, TableRef,
+    Mirror, NamingConvention, PgType, PrimaryKey, RlsRule, Source, Table, TableRef,
     UniqueConstraint, validate_identifier,
 };
 use crate::source::SourceFile;
@@ -25,12 +25,7 @@ mod text;
 
 use text::*;
 
-/// What one document says, before it is merged with the others.
-#[derive(Debug, Default)]
-pub struct Fragment {
-    pub schema: Schema,
-    pub diagnostics: Vec<Diagnostic>,
-}
+pub use crate::model::lower::Fragment;
 
 /// Reads one document.
 pub fn read_document(file: &SourceFile) -> Fragment {

@@ -336,7 +336,10 @@ mod tests {
             relative_to(Path::new("/r/schema/a.md"), Path::new("/r")),
             PathBuf::from("schema/a.md")
         );
-        assert_eq!(lexically_normal(Path::new("a/sub/../b")), PathBuf::from("a/b"));
+        assert_eq!(
+            lexically_normal(Path::new("a/sub/../b")),
+            PathBuf::from("a/b")
+        );
     }
 
     #[test]

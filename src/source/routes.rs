@@ -136,7 +136,9 @@ fn unread_methods(route: &ApiRoute) -> Option<Diagnostic> {
                 route.path
             ),
         )
-        .with_help("start its comment with the methods, as in `# GET/POST: what it does`, or say CRUD")
+        .with_help(
+            "start its comment with the methods, as in `# GET/POST: what it does`, or say CRUD",
+        )
     })
 }
 

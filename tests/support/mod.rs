@@ -44,9 +44,18 @@ pub fn project_of_files(files: Vec<SourceFile>, settings: &Settings) -> Project 
     Project::from_files(files, Vec::new(), settings)
 }
 
-/// The project of the real documents, in the configured precedence order.
+/// The project of the real documents, in the configured precedence order,
+/// with what decoding them reported, as the CLI builds it.
 pub fn real_project(settings: &Settings) -> Project {
-    project_of_files(source_files(&[JAVARI, MASTER]), settings)
+    let mut files = Vec::new();
+    let mut diagnostics = Vec::new();
+    for path in [JAVARI, MASTER] {
+        let bytes = std::fs::read(root().join(path)).expect("the document exists");
+        let (file, found) = SourceFile::decode(path, &bytes);
+        files.push(file);
+        diagnostics.extend(found);
+    }
+    Project::from_files(files, diagnostics, settings)
 }
 
 /// A project whose documented model is `schema`.

@@ -5,9 +5,9 @@
 //! responses live under `components` and are referenced, so a column filter
 //! is written once and used by GET, PATCH and DELETE.
 
-use crate::source::routes::{ApiRoute, HttpMethod, RouteKind};
 use super::schemas::component_names;
 use crate::model::Table;
+use crate::source::routes::{ApiRoute, HttpMethod, RouteKind};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
