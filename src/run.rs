@@ -89,7 +89,7 @@ fn report_errors(loaded: &Loaded, config: &Config) {
         return;
     }
     let options = RenderOptions {
-        files: &loaded.files,
+        files: &crate::source::file_texts(&loaded.files),
         color: config.color,
         summary: None,
     };
@@ -142,7 +142,7 @@ fn lint_command(config: &Config, args: &LintArgs) -> anyhow::Result<Outcome> {
     let summary = lint::Summary::of(&loaded.schema);
     let counts = diag::SeverityCounts::of(&diagnostics);
     let options = RenderOptions {
-        files: &loaded.files,
+        files: &crate::source::file_texts(&loaded.files),
         color: config.color,
         summary: Some(serde_json::json!({ "schema": summary, "diagnostics": counts })),
     };

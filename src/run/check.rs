@@ -125,7 +125,7 @@ fn check_live(config: &Config, args: &CheckArgs, url: &str) -> anyhow::Result<Ou
         )
     };
     let render_options = RenderOptions {
-        files: &compared.loaded.files,
+        files: &crate::source::file_texts(&compared.loaded.files),
         color: config.color,
         summary: None,
     };
