@@ -50,148 +50,36 @@ impl fmt::Display for Span {
     }
 }
 
-/// Every diagnostic code the tool can emit. A closed enum so that codes are
-/// stable, documented in one place and impossible to misspell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Code {
-    /// A difference between the documents and a live database (`gen check`).
-    Drift(crate::diff::drift::DriftKind),
-    InvalidUtf8,
-    MojibakeRepaired,
-    ColumnCountMismatch,
-    RowCellCountMismatch,
-    ConflictingDefinition,
-    UndocumentedFkTarget,
-    NameOnlyTable,
-    MirrorPlaceholder,
-    NamingConvention,
-    ClaimedTotalMismatch,
-    UnparsedSql,
-    UnknownType,
-    InvalidIdentifier,
-    MissingFk,
-    InvalidJsonExample,
-    UnattachedJsonExample,
-    UnknownTable,
-    UnknownColumn,
-    DuplicateColumn,
-    UnreadableNote,
-    ConfigOverride,
-    RlsNoPolicy,
-    PolicyUnknownColumn,
-    RlsRuleUnreadable,
-    PolicyWithoutRls,
-    RouteWithoutMethod,
-    /// A committed output differs from what the documents render to.
-    StaleOutput,
-    /// The documents changed and no migration captures it.
-    MigrationsBehind,
-    /// A migration file was changed after it was generated.
-    MigrationEdited,
-    /// A migration would lose data and was not allowed to.
-    DestructiveChange,
-}
-
-impl Code {
-    pub const ALL: &'static [Code] = &[
-        Code::InvalidUtf8,
-        Code::MojibakeRepaired,
-        Code::ColumnCountMismatch,
-        Code::RowCellCountMismatch,
-        Code::ConflictingDefinition,
-        Code::UndocumentedFkTarget,
-        Code::NameOnlyTable,
-        Code::MirrorPlaceholder,
-        Code::NamingConvention,
-        Code::ClaimedTotalMismatch,
-        Code::UnparsedSql,
-        Code::UnknownType,
-        Code::InvalidIdentifier,
-        Code::MissingFk,
-        Code::InvalidJsonExample,
-        Code::UnattachedJsonExample,
-        Code::UnknownTable,
-        Code::UnknownColumn,
-        Code::DuplicateColumn,
-        Code::UnreadableNote,
-        Code::ConfigOverride,
-        Code::RlsNoPolicy,
-        Code::PolicyUnknownColumn,
-        Code::RlsRuleUnreadable,
-        Code::PolicyWithoutRls,
-        Code::RouteWithoutMethod,
-        Code::StaleOutput,
-        Code::MigrationsBehind,
-        Code::MigrationEdited,
-        Code::DestructiveChange,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Code::Drift(kind) => kind.code(),
-            Code::InvalidUtf8 => "invalid-utf8",
-            Code::MojibakeRepaired => "mojibake-repaired",
-            Code::ColumnCountMismatch => "column-count-mismatch",
-            Code::RowCellCountMismatch => "row-cell-count-mismatch",
-            Code::ConflictingDefinition => "conflicting-definition",
-            Code::UndocumentedFkTarget => "undocumented-fk-target",
-            Code::NameOnlyTable => "name-only-table",
-            Code::MirrorPlaceholder => "mirror-placeholder",
-            Code::NamingConvention => "naming-convention",
-            Code::ClaimedTotalMismatch => "claimed-total-mismatch",
-            Code::UnparsedSql => "unparsed-sql",
-            Code::UnknownType => "unknown-type",
-            Code::InvalidIdentifier => "invalid-identifier",
-            Code::MissingFk => "missing-fk",
-            Code::InvalidJsonExample => "invalid-json-example",
-            Code::UnattachedJsonExample => "unattached-json-example",
-            Code::UnknownTable => "unknown-table",
-            Code::UnknownColumn => "unknown-column",
-            Code::DuplicateColumn => "duplicate-column",
-            Code::UnreadableNote => "unreadable-note",
-            Code::ConfigOverride => "config-override",
-            Code::RlsNoPolicy => "rls-no-policy",
-            Code::PolicyUnknownColumn => "policy-unknown-column",
-            Code::RlsRuleUnreadable => "rls-rule-unreadable",
-            Code::PolicyWithoutRls => "policy-without-rls",
-            Code::RouteWithoutMethod => "route-without-method",
-            Code::StaleOutput => "stale-output",
-            Code::MigrationsBehind => "migrations-behind",
-            Code::MigrationEdited => "migration-edited",
-            Code::DestructiveChange => "destructive-change",
-        }
-    }
-
-    /// Codes that mean the input itself could not be read as intended. The
-    /// CLI maps them to exit code 2 rather than to a finding.
-    pub fn is_input_error(self) -> bool {
-        matches!(self, Code::InvalidUtf8)
-    }
-}
-
-impl fmt::Display for Code {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for Code {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
     pub code: Code,
     pub severity: Severity,
     pub message: String,
-    pub span: Span,
+    /// Where the problem is written; `None` for what no document has a
+    /// line for (an object only the live database has). Serialised as
+    /// `null`, so machines never see a made-up file and line 0.
+    pub span: Option<Span>,
     pub help: Option<String>,
 }
 
 impl Diagnostic {
     pub fn new(code: Code, severity: Severity, span: Span, message: impl Into<String>) -> Self {
+        Self::maybe_located(code, severity, Some(span), message)
+    }
+
+    /// A diagnostic with no place in any file.
+    pub fn unlocated(code: Code, severity: Severity, message: impl Into<String>) -> Self {
+        Self::maybe_located(code, severity, None, message)
+    }
+
+    /// For producers whose location is itself optional (a drift item is
+    /// at the documents' line when the documents have the object).
+    pub fn maybe_located(
+        code: Code,
+        severity: Severity,
+        span: Option<Span>,
+        message: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             code,
             severity,
@@ -220,7 +108,8 @@ impl Diagnostic {
 }
 
 /// Sorts diagnostics into the one stable order used by every renderer:
-/// by file, line, column, then code and message.
+/// unlocated first, then by file, line, column, then code and message.
+/// (`None` orders before every span, as the old empty-file sentinel did.)
 pub fn sort(diagnostics: &mut [Diagnostic]) {
     diagnostics.sort_by(|a, b| (&a.span, a.code, &a.message).cmp(&(&b.span, b.code, &b.message)));
 }
@@ -247,5 +136,7 @@ impl SeverityCounts {
     }
 }
 
+mod codes;
 pub mod render;
-pub use render::{Format, RenderOptions, render};
+pub use codes::{Code, DriftKind};
+pub use render::{FileText, Format, RenderOptions, render};

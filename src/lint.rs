@@ -1,7 +1,9 @@
 //! Checks over the merged model: what the documents leave undone or say
 //! inconsistently. Reading and lowering report what they meet on the way;
-//! these checks need the whole schema (name-only tables, FK targets, the
-//! documents' own naming conventions, claimed totals).
+//! these checks need the whole schema (name-only tables, the documents' own
+//! naming conventions, claimed totals). FKs to undocumented tables are
+//! reported by realisation (`model::physical`), which knows whether each
+//! becomes a stub or is left out.
 
 use crate::diag::{Code, Diagnostic};
 use crate::model::inflect::{is_plural, plural};
@@ -48,7 +50,6 @@ impl std::fmt::Display for Summary {
 pub fn lint(schema: &Schema) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     name_only_tables(schema, &mut out);
-    undocumented_fk_targets(schema, &mut out);
     missing_fks(schema, &mut out);
     naming_conventions(schema, &mut out);
     claimed_totals(schema, &mut out);
@@ -70,37 +71,6 @@ fn name_only_tables(schema: &Schema, out: &mut Vec<Diagnostic>) {
             )
             .with_help("document its columns in a `## N. NAME (K columns)` section"),
         );
-    }
-}
-
-fn undocumented_fk_targets(schema: &Schema, out: &mut Vec<Diagnostic>) {
-    for table in schema.documented_tables() {
-        for fk in &table.foreign_keys {
-            if fk.references.is_external() {
-                continue;
-            }
-            let target_documented = schema
-                .tables
-                .get(&fk.references.table)
-                .is_some_and(|t| t.is_documented());
-            if !target_documented {
-                out.push(
-                    Diagnostic::warning(
-                        Code::UndocumentedFkTarget,
-                        fk.source.span(),
-                        format!(
-                            "`{}.{}` references `{}`, whose columns are not documented",
-                            table.name,
-                            fk.columns.join(", "),
-                            fk.references
-                        ),
-                    )
-                    .with_help(
-                        "migrations create a stub table for it; document it to replace the stub",
-                    ),
-                );
-            }
-        }
     }
 }
 

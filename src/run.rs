@@ -87,7 +87,7 @@ fn templates(config: &Config) -> anyhow::Result<Templates> {
 /// Renders diagnostics as text for stderr.
 fn render_text(diagnostics: &[Diagnostic], project: &Project, config: &Config) -> String {
     let options = RenderOptions {
-        files: project.files(),
+        files: &crate::source::file_texts(project.files()),
         color: config.color,
         summary: None,
     };
@@ -138,7 +138,7 @@ fn lint_command(config: &Config, args: &LintArgs) -> anyhow::Result<Outcome> {
     let summary = project.summary();
     let counts = diag::SeverityCounts::of(diagnostics);
     let options = RenderOptions {
-        files: project.files(),
+        files: &crate::source::file_texts(project.files()),
         color: config.color,
         summary: Some(serde_json::json!({ "schema": summary, "diagnostics": counts })),
     };

@@ -227,6 +227,70 @@ fn config_sources_and_overrides_apply() {
     assert_eq!(price["nullable"], false);
 }
 
+/// `gen lint --format json` under a configuration with `stubs: MODE`, on a
+/// document with two FKs to tables whose columns are not documented.
+fn lint_with_stubs(mode: &str) -> Vec<serde_json::Value> {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("doc.md"),
+        "## 1. PETS (3 columns)\n| Column | Type | Nullable | Description |\n|---|---|---|---|\n| id | uuid | NO | Primary key |\n| owner_id | uuid | NO | FK to owners |\n| vet_id | uuid | YES | FK to vets |\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("gen.yaml"),
+        format!("sources: [doc.md]\nstubs: {mode}\n"),
+    )
+    .unwrap();
+    let output = gen_cmd()
+        .args(["lint", "--format", "json", "--config"])
+        .arg(dir.path().join("gen.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    value["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "undocumented-fk-target")
+        .cloned()
+        .collect()
+}
+
+/// Realisation is the one producer of `undocumented-fk-target`: one finding
+/// per FK in every stubs mode, whose help says what happens to the FK.
+#[test]
+fn an_fk_to_an_undocumented_table_is_one_finding_whose_help_fits_the_stubs_mode() {
+    let none = lint_with_stubs("none");
+    let lines: Vec<_> = none.iter().map(|d| d["span"]["line"].clone()).collect();
+    assert_eq!(lines, [5, 6], "one finding per FK: {none:#?}");
+    for finding in &none {
+        let help = finding["help"].as_str().unwrap();
+        assert!(!help.contains("stub table for it"), "{help}");
+        assert!(help.contains("stubs: referenced"), "{help}");
+        assert!(
+            finding["message"]
+                .as_str()
+                .unwrap()
+                .contains("is left out of the migrations"),
+            "{finding}"
+        );
+    }
+    for mode in ["referenced", "all"] {
+        let stubbed = lint_with_stubs(mode);
+        assert_eq!(stubbed.len(), 2, "stubs: {mode}: {stubbed:#?}");
+        for finding in &stubbed {
+            let help = finding["help"].as_str().unwrap();
+            assert!(help.contains("stub table for it"), "stubs: {mode}: {help}");
+        }
+    }
+}
+
 /// `--docs` takes one path per flag, so it may come before the command
 /// (where a multi-value flag would swallow the command's name) and is
 /// repeated for several documents, which are all read.

@@ -101,8 +101,11 @@ fn an_injected_table_name_is_rejected_with_a_clear_error() {
         .collect();
     assert_eq!(errors.len(), 3, "{errors:#?}");
     assert_eq!(
-        errors.iter().map(|d| d.span.line).collect::<Vec<_>>(),
-        [1, 9, 12]
+        errors
+            .iter()
+            .map(|d| d.span.as_ref().map(|s| s.line))
+            .collect::<Vec<_>>(),
+        [Some(1), Some(9), Some(12)]
     );
     assert!(errors[0].message.contains("is not a valid identifier"));
 }

@@ -2,14 +2,13 @@
 //! source snippets, JSON, GitHub workflow annotations, SARIF) renders the
 //! same sorted list, so what a developer, CI and Javari see always agrees.
 
-use super::{Diagnostic, Severity};
-use crate::source::SourceFile;
+use super::{Code, Diagnostic, Severity, Span};
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label};
-use codespan_reporting::files::SimpleFiles;
+use codespan_reporting::files::{Files, SimpleFiles};
 use codespan_reporting::term::{self, termcolor::Buffer};
 use serde_json::json;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// Human-readable, with the source line underlined.
     Text,
@@ -21,9 +20,18 @@ pub enum Format {
     Sarif,
 }
 
+/// A document as the text renderer sees it: the name spans use, and the
+/// text to quote. A view rather than `source::SourceFile`, so that `diag`
+/// depends on nothing else in the crate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileText<'a> {
+    pub name: &'a str,
+    pub text: &'a str,
+}
+
 /// What a renderer needs besides the diagnostics.
 pub struct RenderOptions<'a> {
-    pub files: &'a [SourceFile],
+    pub files: &'a [FileText<'a>],
     pub color: bool,
     /// A machine-readable summary merged into JSON output.
     pub summary: Option<serde_json::Value>,
@@ -48,10 +56,10 @@ pub fn render(diagnostics: &[Diagnostic], format: Format, options: &RenderOption
 
 fn text(diagnostics: &[Diagnostic], options: &RenderOptions<'_>) -> String {
     let mut files = SimpleFiles::new();
-    let ids: Vec<(usize, &SourceFile)> = options
+    let ids: Vec<(usize, &FileText<'_>)> = options
         .files
         .iter()
-        .map(|f| (files.add(f.display_path.clone(), f.text.clone()), f))
+        .map(|f| (files.add(f.name.to_owned(), f.text.to_owned()), f))
         .collect();
     let mut buffer = if options.color {
         Buffer::ansi()
@@ -71,10 +79,10 @@ fn text(diagnostics: &[Diagnostic], options: &RenderOptions<'_>) -> String {
         if let Some(help) = &d.help {
             rendered = rendered.with_notes(vec![format!("help: {help}")]);
         }
-        let located = ids
-            .iter()
-            .find(|(_, f)| f.display_path == d.span.file)
-            .and_then(|(id, f)| byte_range(f, d.span.line, d.span.column).map(|r| (*id, r)));
+        let located = d.span.as_ref().and_then(|span| {
+            let (id, _) = ids.iter().find(|(_, f)| f.name == span.file)?;
+            byte_range(&files, *id, span).map(|range| (*id, range))
+        });
         match located {
             Some((id, range)) => {
                 rendered = rendered.with_labels(vec![Label::primary(id, range)]);
@@ -88,12 +96,13 @@ fn text(diagnostics: &[Diagnostic], options: &RenderOptions<'_>) -> String {
     String::from_utf8_lossy(buffer.as_slice()).into_owned()
 }
 
-/// For spans outside the documents (the configuration file).
+/// For spans outside the documents (the configuration file), and for
+/// diagnostics with no span at all.
 fn plain(buffer: &mut Buffer, d: &Diagnostic) {
     use std::io::Write;
     let _ = writeln!(buffer, "{}[{}]: {}", d.severity, d.code, d.message);
-    if !d.span.file.is_empty() {
-        let _ = writeln!(buffer, "  --> {}", d.span);
+    if let Some(span) = &d.span {
+        let _ = writeln!(buffer, "  --> {span}");
     }
     if let Some(help) = &d.help {
         let _ = writeln!(buffer, "  = help: {help}");
@@ -101,11 +110,26 @@ fn plain(buffer: &mut Buffer, d: &Diagnostic) {
     let _ = writeln!(buffer);
 }
 
-/// The byte range of the rest of the line from (line, column).
-fn byte_range(file: &SourceFile, line: u32, column: u32) -> Option<std::ops::Range<usize>> {
-    let start = file.offset_of(line, column)?;
-    let end = file.offset_of(line, u32::MAX)?.max(start);
-    Some(start..end)
+/// The byte range of the rest of the line from the span's (line, column),
+/// columns counted in characters and clamped to the end of the line. Line
+/// and column 0 are read as 1, as `SourceFile::offset_of` reads them; a
+/// line past the end of the file has no range.
+fn byte_range(
+    files: &SimpleFiles<String, String>,
+    id: usize,
+    span: &Span,
+) -> Option<std::ops::Range<usize>> {
+    let line_index = (span.line.max(1) - 1) as usize;
+    let line = files.line_range(id, line_index).ok()?;
+    let source = files.source(id).ok()?;
+    let text = source[line.clone()]
+        .strip_suffix('\n')
+        .unwrap_or(&source[line.clone()]);
+    let within = text
+        .char_indices()
+        .nth((span.column.max(1) - 1) as usize)
+        .map_or(text.len(), |(i, _)| i);
+    Some(line.start + within..line.start + text.len())
 }
 
 /// GitHub workflow command escaping.
@@ -130,17 +154,16 @@ fn github(d: &Diagnostic) -> String {
         message.push_str("\nhelp: ");
         message.push_str(help);
     }
-    // Without a file (an object only the database has) the annotation
+    // Without a span (an object only the database has) the annotation
     // goes on the run rather than on a line.
-    let location = if d.span.file.is_empty() {
-        String::new()
-    } else {
-        format!(
+    let location = match &d.span {
+        None => String::new(),
+        Some(span) => format!(
             "file={},line={},col={},",
-            escape_property(&d.span.file),
-            d.span.line,
-            d.span.column
-        )
+            escape_property(&span.file),
+            span.line,
+            span.column
+        ),
     };
     format!(
         "::{command} {location}title={}::{}\n",
@@ -150,13 +173,9 @@ fn github(d: &Diagnostic) -> String {
 }
 
 fn sarif(diagnostics: &[Diagnostic]) -> String {
-    let drift = crate::diff::drift::DriftKind::ALL
+    // `Code::ALL` lists the own codes, then the drift kinds.
+    let rules: Vec<_> = Code::ALL
         .iter()
-        .map(|&kind| super::Code::Drift(kind));
-    let rules: Vec<_> = super::Code::ALL
-        .iter()
-        .copied()
-        .chain(drift)
         .map(|c| json!({ "id": c.as_str() }))
         .collect();
     let results: Vec<_> = diagnostics
@@ -173,12 +192,15 @@ fn sarif(diagnostics: &[Diagnostic]) -> String {
                     Some(help) => format!("{}\nhelp: {help}", d.message),
                     None => d.message.clone(),
                 }},
-                "locations": if d.span.file.is_empty() { json!([]) } else { json!([{
-                    "physicalLocation": {
-                        "artifactLocation": { "uri": d.span.file },
-                        "region": { "startLine": d.span.line, "startColumn": d.span.column }
-                    }
-                }]) }
+                "locations": match &d.span {
+                    None => json!([]),
+                    Some(span) => json!([{
+                        "physicalLocation": {
+                            "artifactLocation": { "uri": span.file },
+                            "region": { "startLine": span.line, "startColumn": span.column }
+                        }
+                    }]),
+                }
             })
         })
         .collect();
@@ -202,7 +224,6 @@ fn sarif(diagnostics: &[Diagnostic]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diag::{Code, Span};
 
     fn sample() -> Vec<Diagnostic> {
         vec![
@@ -235,7 +256,10 @@ mod tests {
 
     #[test]
     fn text_shows_the_source_line() {
-        let (file, _) = SourceFile::decode("a.md", b"# t\n## 1. T (3 columns)\n");
+        let file = FileText {
+            name: "a.md",
+            text: "# t\n## 1. T (3 columns)\n",
+        };
         let out = render(
             &sample(),
             Format::Text,
@@ -251,5 +275,61 @@ mod tests {
         );
         assert!(out.contains("a.md:2:1"), "{out}");
         assert!(out.contains("## 1. T (3 columns)"), "{out}");
+    }
+
+    fn unlocated() -> Vec<Diagnostic> {
+        vec![
+            Diagnostic::unlocated(
+                Code::Drift(crate::diag::DriftKind::UndocumentedTable),
+                Severity::Error,
+                "`extra`: table not in the documents",
+            )
+            .with_help("document it"),
+        ]
+    }
+
+    fn no_files() -> RenderOptions<'static> {
+        RenderOptions {
+            files: &[],
+            color: false,
+            summary: None,
+        }
+    }
+
+    #[test]
+    fn an_unlocated_diagnostic_annotates_the_run_not_a_file() {
+        let out = render(&unlocated(), Format::Github, &no_files());
+        assert_eq!(
+            out,
+            "::error title=undocumented-table::`extra`: table not in the documents%0Ahelp: document it\n"
+        );
+    }
+
+    #[test]
+    fn an_unlocated_diagnostic_has_a_null_span_in_json_and_no_sarif_location() {
+        let json: serde_json::Value =
+            serde_json::from_str(&render(&unlocated(), Format::Json, &no_files())).unwrap();
+        assert_eq!(json["diagnostics"][0]["span"], serde_json::Value::Null);
+        let sarif: serde_json::Value =
+            serde_json::from_str(&render(&unlocated(), Format::Sarif, &no_files())).unwrap();
+        assert_eq!(sarif["runs"][0]["results"][0]["locations"], json!([]));
+    }
+
+    #[test]
+    fn an_unlocated_diagnostic_in_text_has_no_location_line() {
+        let out = render(&unlocated(), Format::Text, &no_files());
+        assert_eq!(
+            out,
+            "error[undocumented-table]: `extra`: table not in the documents\n  = help: document it\n\n"
+        );
+    }
+
+    #[test]
+    fn unlocated_diagnostics_sort_first() {
+        let mut all = sample();
+        all.extend(unlocated());
+        crate::diag::sort(&mut all);
+        assert_eq!(all[0].span, None);
+        assert!(all[1].span.is_some());
     }
 }

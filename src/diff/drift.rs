@@ -10,135 +10,9 @@ use crate::model::{Column, Index, Policy, Schema, Source, Table};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Kinds of drift, with stable kebab-case codes for machines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DriftKind {
-    MissingTable,
-    UndocumentedTable,
-    MissingColumn,
-    UndocumentedColumn,
-    TypeMismatch,
-    NullabilityMismatch,
-    DefaultMismatch,
-    MissingConstraint,
-    UndocumentedConstraint,
-    ConstraintDiffers,
-    MissingForeignKey,
-    UndocumentedForeignKey,
-    ForeignKeyDiffers,
-    MissingIndex,
-    UndocumentedIndex,
-    IndexDiffers,
-    RlsDisabled,
-    RlsNotDocumented,
-    MissingPolicy,
-    UndocumentedPolicy,
-    PolicyDiffers,
-    CommentDiffers,
-    MissingFunction,
-    UndocumentedFunction,
-    MissingTrigger,
-    UndocumentedTrigger,
-    MissingExtension,
-}
-
-impl DriftKind {
-    pub const ALL: &'static [DriftKind] = &[
-        DriftKind::MissingTable,
-        DriftKind::UndocumentedTable,
-        DriftKind::MissingColumn,
-        DriftKind::UndocumentedColumn,
-        DriftKind::TypeMismatch,
-        DriftKind::NullabilityMismatch,
-        DriftKind::DefaultMismatch,
-        DriftKind::MissingConstraint,
-        DriftKind::UndocumentedConstraint,
-        DriftKind::ConstraintDiffers,
-        DriftKind::MissingForeignKey,
-        DriftKind::UndocumentedForeignKey,
-        DriftKind::ForeignKeyDiffers,
-        DriftKind::MissingIndex,
-        DriftKind::UndocumentedIndex,
-        DriftKind::IndexDiffers,
-        DriftKind::RlsDisabled,
-        DriftKind::RlsNotDocumented,
-        DriftKind::MissingPolicy,
-        DriftKind::UndocumentedPolicy,
-        DriftKind::PolicyDiffers,
-        DriftKind::CommentDiffers,
-        DriftKind::MissingFunction,
-        DriftKind::UndocumentedFunction,
-        DriftKind::MissingTrigger,
-        DriftKind::UndocumentedTrigger,
-        DriftKind::MissingExtension,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            DriftKind::MissingTable => "missing-table",
-            DriftKind::UndocumentedTable => "undocumented-table",
-            DriftKind::MissingColumn => "missing-column",
-            DriftKind::UndocumentedColumn => "undocumented-column",
-            DriftKind::TypeMismatch => "type-mismatch",
-            DriftKind::NullabilityMismatch => "nullability-mismatch",
-            DriftKind::DefaultMismatch => "default-mismatch",
-            DriftKind::MissingConstraint => "missing-constraint",
-            DriftKind::UndocumentedConstraint => "undocumented-constraint",
-            DriftKind::ConstraintDiffers => "constraint-differs",
-            DriftKind::MissingForeignKey => "missing-foreign-key",
-            DriftKind::UndocumentedForeignKey => "undocumented-foreign-key",
-            DriftKind::ForeignKeyDiffers => "foreign-key-differs",
-            DriftKind::MissingIndex => "missing-index",
-            DriftKind::UndocumentedIndex => "undocumented-index",
-            DriftKind::IndexDiffers => "index-differs",
-            DriftKind::RlsDisabled => "rls-disabled",
-            DriftKind::RlsNotDocumented => "rls-not-documented",
-            DriftKind::MissingPolicy => "missing-policy",
-            DriftKind::UndocumentedPolicy => "undocumented-policy",
-            DriftKind::PolicyDiffers => "policy-differs",
-            DriftKind::CommentDiffers => "comment-differs",
-            DriftKind::MissingFunction => "missing-function",
-            DriftKind::UndocumentedFunction => "undocumented-function",
-            DriftKind::MissingTrigger => "missing-trigger",
-            DriftKind::UndocumentedTrigger => "undocumented-trigger",
-            DriftKind::MissingExtension => "missing-extension",
-        }
-    }
-
-    /// A few words for people.
-    pub fn title(self) -> &'static str {
-        match self {
-            DriftKind::MissingTable => "table missing from the database",
-            DriftKind::UndocumentedTable => "table not in the documents",
-            DriftKind::MissingColumn => "column missing from the database",
-            DriftKind::UndocumentedColumn => "column not in the documents",
-            DriftKind::TypeMismatch => "type differs",
-            DriftKind::NullabilityMismatch => "nullability differs",
-            DriftKind::DefaultMismatch => "default differs",
-            DriftKind::MissingConstraint => "constraint missing from the database",
-            DriftKind::UndocumentedConstraint => "constraint not in the documents",
-            DriftKind::ConstraintDiffers => "constraint differs",
-            DriftKind::MissingForeignKey => "foreign key missing from the database",
-            DriftKind::UndocumentedForeignKey => "foreign key not in the documents",
-            DriftKind::ForeignKeyDiffers => "foreign key differs",
-            DriftKind::MissingIndex => "index missing from the database",
-            DriftKind::UndocumentedIndex => "index not in the documents",
-            DriftKind::IndexDiffers => "index differs",
-            DriftKind::RlsDisabled => "row level security is disabled",
-            DriftKind::RlsNotDocumented => "row level security enabled but not documented",
-            DriftKind::MissingPolicy => "policy missing from the database",
-            DriftKind::UndocumentedPolicy => "policy not in the documents",
-            DriftKind::PolicyDiffers => "policy differs",
-            DriftKind::CommentDiffers => "comment differs",
-            DriftKind::MissingFunction => "function missing from the database",
-            DriftKind::UndocumentedFunction => "function not in the documents",
-            DriftKind::MissingTrigger => "trigger missing from the database",
-            DriftKind::UndocumentedTrigger => "trigger not in the documents",
-            DriftKind::MissingExtension => "extension missing from the database",
-        }
-    }
-}
+/// Kinds of drift, with stable kebab-case codes for machines. Declared in
+/// `diag`'s code table, so that `diag` need not import `diff`.
+pub use crate::diag::DriftKind;
 
 impl DriftItem {
     /// The table the item belongs to, for grouping.
@@ -151,10 +25,8 @@ impl DriftItem {
 
     /// The item as a diagnostic: at the documents' line when there is one.
     pub fn to_diagnostic(&self) -> crate::diag::Diagnostic {
-        let span = match &self.source {
-            Some(source) => source.span(),
-            None => crate::diag::Span::new("", 0, 0),
-        };
+        // An object only the database has has no line in the documents.
+        let span = self.source.as_ref().map(Source::span);
         let show = |value: &Option<String>| match value {
             Some(v) => format!("`{v}`"),
             None => "nothing".to_owned(),
@@ -166,7 +38,8 @@ impl DriftItem {
             show(&self.documented),
             show(&self.live)
         );
-        crate::diag::Diagnostic::error(crate::diag::Code::Drift(self.kind), span, message)
+        let code = crate::diag::Code::Drift(self.kind);
+        crate::diag::Diagnostic::maybe_located(code, code.default_severity(), span, message)
             .with_help("`gen diff --database-url URL` prints the SQL that brings the database to the documents")
     }
 }

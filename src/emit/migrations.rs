@@ -458,7 +458,7 @@ mod tests {
         assert_eq!(edited[0].file, CHECKSUMS);
         let paths = PlanPaths::under("generated");
         let diagnostics = Plan::Edited(edited).blockers(&paths);
-        let span = diagnostics[0].span.clone();
+        let span = diagnostics[0].span.clone().expect("a location");
         assert_eq!(span.file, "generated/migrations/checksums.sha256");
         assert!(
             diagnostics[0].message.contains("not a checksum line"),

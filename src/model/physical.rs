@@ -102,25 +102,17 @@ pub fn realize(schema: &Schema, options: &RealizeOptions) -> (Schema, Vec<Diagno
             .into_iter()
             .filter(|fk| {
                 let target = fk.references.table.as_str();
-                let exists = fk.references.is_external()
-                    || documented.contains(target)
-                    || stubbed.contains(target);
-                if !exists {
-                    diagnostics.push(
-                        Diagnostic::warning(
-                            Code::UndocumentedFkTarget,
-                            fk.source.span(),
-                            format!(
-                                "FK `{}.{}` → `{}` is left out of the migrations: the target has no columns and stubs are off",
-                                table.name,
-                                fk.columns.join(", "),
-                                fk.references
-                            ),
-                        )
-                        .with_help("document the target table, or set `stubs: referenced` in schema/gen.yaml"),
-                    );
+                if fk.references.is_external() || documented.contains(target) {
+                    return true;
                 }
-                exists
+                let is_stubbed = stubbed.contains(target);
+                diagnostics.push(undocumented_fk_target(
+                    &table,
+                    fk,
+                    is_stubbed,
+                    options.stubs,
+                ));
+                is_stubbed
             })
             .collect();
         table.foreign_keys = kept;
@@ -343,6 +335,52 @@ fn referenced_columns(expression: &str, columns: &BTreeSet<String>) -> BTreeSet<
         })
         .filter(|word| columns.contains(word))
         .collect()
+}
+
+/// The one `undocumented-fk-target` finding for an FK whose target has no
+/// documented columns. Realisation is its only producer because only here
+/// is it known what becomes of the FK: kept, pointing at a stub table, or
+/// left out of the migrations, and the help says which.
+fn undocumented_fk_target(
+    table: &Table,
+    fk: &crate::model::ForeignKey,
+    is_stubbed: bool,
+    stubs: Stubs,
+) -> Diagnostic {
+    let columns = fk.columns.join(", ");
+    if is_stubbed {
+        return Diagnostic::warning(
+            Code::UndocumentedFkTarget,
+            fk.source.span(),
+            format!(
+                "`{}.{columns}` references `{}`, whose columns are not documented",
+                table.name, fk.references
+            ),
+        )
+        .with_help("migrations create a stub table for it; document it to replace the stub");
+    }
+    let (why, help) = match stubs {
+        Stubs::None => (
+            "the target has no columns and stubs are off",
+            "document the target table, or set `stubs: referenced` in schema/gen.yaml",
+        ),
+        // Stubs are on, but a stub is made only for a table of the schema.
+        // Lowering adds every FK target as a name-only table, so this is
+        // for schemas built otherwise.
+        Stubs::Referenced | Stubs::All => (
+            "the target is not a table of the schema, so no stub is made for it",
+            "document the target table",
+        ),
+    };
+    Diagnostic::warning(
+        Code::UndocumentedFkTarget,
+        fk.source.span(),
+        format!(
+            "FK `{}.{columns}` → `{}` is left out of the migrations: {why}",
+            table.name, fk.references
+        ),
+    )
+    .with_help(help)
 }
 
 fn stub(original: &Table) -> Table {

@@ -94,7 +94,7 @@ fn check_live(config: &Config, args: &CheckArgs, url: &str) -> anyhow::Result<Ou
     let items = drift_items(&changes, &compared.live, compared.project.realized());
     let summary = DriftSummary::of(&items);
     let render_options = RenderOptions {
-        files: compared.project.files(),
+        files: &crate::source::file_texts(compared.project.files()),
         color: config.color,
         summary: None,
     };

@@ -11,7 +11,7 @@ pub mod markdown;
 pub mod routes;
 pub mod sql;
 
-use crate::diag::{Code, Diagnostic, Span};
+use crate::diag::{Code, Diagnostic, FileText, Span};
 use crate::model::Source;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -95,6 +95,15 @@ impl SourceFile {
         )
     }
 
+    /// The file as the diagnostic renderer reads it: its display path and
+    /// cleaned text.
+    pub fn as_file_text(&self) -> FileText<'_> {
+        FileText {
+            name: &self.display_path,
+            text: &self.text,
+        }
+    }
+
     /// 1-based line of a byte offset.
     pub fn line_of(&self, offset: usize) -> u32 {
         self.line_starts.partition_point(|&start| start <= offset) as u32
@@ -153,6 +162,12 @@ impl SourceFile {
             .map_or(self.text.len(), |&next| next - 1);
         &self.text[start..end]
     }
+}
+
+/// The files as the diagnostic renderer reads them (see
+/// [`SourceFile::as_file_text`]).
+pub fn file_texts(files: &[SourceFile]) -> Vec<FileText<'_>> {
+    files.iter().map(SourceFile::as_file_text).collect()
 }
 
 /// Replaces lines that are shell artefacts (`echo -e` leaking its flag) with
@@ -359,7 +374,7 @@ mod tests {
             "{}",
             diagnostics[0].message
         );
-        assert_eq!(diagnostics[0].span.line, 2);
+        assert_eq!(diagnostics[0].span.as_ref().map(|s| s.line), Some(2));
         assert!(file.text.contains('\u{FFFD}'));
     }
 }
