@@ -218,13 +218,17 @@ fn plan_paths(config: &Config, out_dir: &Path) -> PlanPaths {
 
 /// Prints what keeps a plan from being written, in the one wording.
 fn report_blockers(plan: &Plan, paths: &PlanPaths, config: &Config) {
-    let blockers = plan.blockers(paths);
+    report_findings(&plan.blockers(paths), config);
+}
+
+/// Prints findings about files under the output directory to stderr.
+fn report_findings(findings: &[Diagnostic], config: &Config) {
     let options = RenderOptions {
         files: &[],
         color: config.color,
         summary: None,
     };
-    eprint!("{}", diag::render(&blockers, diag::Format::Text, &options));
+    eprint!("{}", diag::render(findings, diag::Format::Text, &options));
 }
 
 fn migrations_command(config: &Config, args: &MigrationsArgs) -> anyhow::Result<Outcome> {
@@ -253,9 +257,7 @@ fn migrations_command(config: &Config, args: &MigrationsArgs) -> anyhow::Result<
             eprintln!("no changes: the migrations already capture the documents; nothing written");
         }
         Plan::Write { .. } if args.check => {
-            if let Some(behind) = plan.behind(&paths) {
-                eprintln!("{}", behind.message);
-            }
+            report_findings(&Vec::from_iter(plan.behind(&paths)), config);
             return Ok(Outcome::Findings);
         }
         Plan::Write {

@@ -359,9 +359,18 @@ fn gen_schema(format: &str) -> String {
 /// asserted field by field by the tests above.)
 #[test]
 fn schema_yaml_is_the_json_model_and_one_table_is_pinned() {
-    let yaml: serde_json::Value = serde_saphyr::from_str(&gen_schema("yaml")).unwrap();
+    let text = gen_schema("yaml");
+    let yaml: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
     let json: serde_json::Value = serde_json::from_str(&gen_schema("json")).unwrap();
     assert_eq!(yaml, json);
-    let users = serde_saphyr::to_string(&json["tables"]["users"]).unwrap();
-    insta::assert_snapshot!("schema_yaml_users", users);
+    // The `users` table as `gen schema` prints it, in the model's field order.
+    let users: Vec<&str> = text
+        .lines()
+        .skip_while(|l| *l != "  users:")
+        .enumerate()
+        .take_while(|(i, l)| *i == 0 || l.starts_with("    "))
+        .map(|(_, l)| l)
+        .collect();
+    assert!(users.len() > 20, "{users:?}");
+    insta::assert_snapshot!("schema_yaml_users", users.join("\n"));
 }

@@ -12,6 +12,7 @@
 //! [`Emitter::render`] collects them into a list instead. Everything an
 //! emitter reads comes from the [`Project`], computed once.
 
+pub mod all;
 pub mod consolidation;
 pub mod glossary;
 pub mod migrations;

@@ -9,8 +9,9 @@ use super::{
 };
 use crate::cli::{AllArgs, Config};
 use crate::diag;
-use crate::emit::migrations::{self, Existing, MigrationRequest, Plan};
-use crate::emit::{EmitContext, Emitter};
+use crate::emit::EmitContext;
+use crate::emit::all::{Job, JobError};
+use crate::emit::migrations::{Existing, MigrationRequest, Plan};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -24,42 +25,7 @@ struct AllWork<'a> {
     request: &'a MigrationRequest<'a>,
 }
 
-/// One of `gen all`'s independent jobs.
-#[derive(Clone, Copy, Debug)]
-enum AllJob {
-    Emit(Emitter),
-    Migrations,
-}
-
-impl AllJob {
-    /// What `--timings` calls the job.
-    fn label(self) -> String {
-        match self {
-            AllJob::Emit(emitter) => format!("emit {}", emitter.name()),
-            AllJob::Migrations => "plan migrations".to_owned(),
-        }
-    }
-}
-
 impl AllWork<'_> {
-    /// The jobs, the most expensive first (as `--timings` measures them
-    /// on the documents and at 1,000 tables), so that the last ones to
-    /// start are short and the threads finish together.
-    fn jobs() -> Vec<AllJob> {
-        let expensive = [Emitter::OpenApi, Emitter::Glossary];
-        let mut jobs: Vec<AllJob> = expensive.iter().map(|&e| AllJob::Emit(e)).collect();
-        jobs.push(AllJob::Migrations);
-        let middling = [Emitter::Models, Emitter::Consolidation];
-        jobs.extend(middling.iter().map(|&e| AllJob::Emit(e)));
-        jobs.extend(
-            Emitter::ALL
-                .iter()
-                .filter(|e| !expensive.contains(e) && !middling.contains(e))
-                .map(|&e| AllJob::Emit(e)),
-        );
-        jobs
-    }
-
     /// Runs every job and returns the migration plan, whose files are
     /// staged when it has any. Each thread stages
     /// into its own worker staging, which `staging` absorbs at the end.
@@ -67,7 +33,7 @@ impl AllWork<'_> {
     /// the message does not depend on timing, and the workers' temporary
     /// files are removed as their stagings drop.
     fn run_on_threads(&self, staging: &mut Staging) -> anyhow::Result<Plan> {
-        let jobs = Self::jobs();
+        let jobs = Job::all();
         let next = AtomicUsize::new(0);
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
@@ -85,9 +51,9 @@ impl AllWork<'_> {
                         loop {
                             let index = next.fetch_add(1, Ordering::SeqCst);
                             let Some(&job) = jobs.get(index) else { break };
-                            let result = self
-                                .timeline
-                                .time(&lane, &job.label(), || self.run_job(job, &mut worker));
+                            let result = self.timeline.time(&lane, &job.label(), || {
+                                job.run(self.context, (self.existing, self.request), &mut worker)
+                            });
                             let failed = result.is_err();
                             results.push((index, result));
                             if failed {
@@ -108,7 +74,7 @@ impl AllWork<'_> {
                 .collect()
         });
         let mut plan = None;
-        let mut errors: Vec<(usize, anyhow::Error)> = Vec::new();
+        let mut errors: Vec<(usize, JobError)> = Vec::new();
         for (worker, results) in finished {
             for (index, result) in results {
                 match result {
@@ -120,34 +86,15 @@ impl AllWork<'_> {
             staging.absorb(worker);
         }
         match errors.into_iter().min_by_key(|(index, _)| *index) {
-            Some((_, error)) => Err(error),
+            Some((_, error)) => Err(error.into()),
             None => plan.ok_or_else(|| anyhow::anyhow!("the migration job did not run")),
-        }
-    }
-
-    /// Runs one job; the migration job gives back its plan.
-    fn run_job(&self, job: AllJob, staging: &mut Staging) -> anyhow::Result<Option<Plan>> {
-        match job {
-            AllJob::Emit(emitter) => {
-                emitter.emit(self.context, staging)?;
-                Ok(None)
-            }
-            AllJob::Migrations => {
-                let plan = migrations::plan(self.context, self.existing, self.request)?;
-                if let Plan::Write { files, .. } = &plan {
-                    for file in files {
-                        staging.stage(file)?;
-                    }
-                }
-                Ok(Some(plan))
-            }
         }
     }
 }
 
 /// What a thread of `gen all` did: the index of each job it ran and how
 /// that went.
-type JobResults = Vec<(usize, anyhow::Result<Option<Plan>>)>;
+type JobResults = Vec<(usize, Result<Option<Plan>, JobError>)>;
 
 /// Every emitter, then the migrations: the main job.
 pub(super) fn all(config: &Config, args: &AllArgs) -> anyhow::Result<Outcome> {
