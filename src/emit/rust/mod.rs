@@ -198,16 +198,50 @@ struct EnumRoot {
 /// The crate for the realised schema's documented tables; the documented
 /// model supplies what realisation does not keep (JSON example titles, the
 /// field glossary).
+///
+/// The phases share one `Namer`, and the order they allocate in (tables,
+/// then enums, then JSON roots, then nested JSON structs) decides who gets
+/// a contested name: keep it.
 pub fn plan(documented: &Documented, realized: &Realized) -> CratePlan {
     let schema: &Schema = documented;
     let tables: Vec<&Table> = realized.documented_tables().collect();
+    let module_identifiers = module_identifiers(&tables);
+    let mut namer = Namer::default();
+    let struct_names = struct_names(&mut namer, &tables);
+    let ColumnPlansWithRoots {
+        columns,
+        enum_roots,
+        json_roots,
+        imports_by_table,
+    } = column_plans(schema, &tables);
+    let enum_names = enum_names(&mut namer, &tables, &struct_names, &enum_roots);
+    let json_root_names = json_root_names(&mut namer, &tables, &struct_names, &json_roots);
+    let JsonStructsByTable {
+        views_by_table: json_views,
+        types_by_root: json_types,
+    } = json_structs(&mut namer, &tables, &json_roots, &json_root_names);
+    assemble_crate(CrateParts {
+        schema,
+        tables: &tables,
+        module_identifiers: &module_identifiers,
+        struct_names: &struct_names,
+        columns: &columns,
+        imports_by_table: &imports_by_table,
+        enum_roots: &enum_roots,
+        enum_names: &enum_names,
+        json_types: &json_types,
+        json_views,
+    })
+}
 
-    // Modules: one per documentation module, with Rust names that shadow
-    // no dependency.
+/// Module identifiers by module title: one module per documentation
+/// module, with Rust names that shadow no dependency (the generated code
+/// names those crates by path).
+fn module_identifiers(tables: &[&Table]) -> BTreeMap<String, String> {
     let module_titles: BTreeSet<String> = tables.iter().map(|t| module_title(t)).collect();
     let mut used_modules: BTreeSet<String> =
         DEPENDENCY_NAMES.iter().map(|s| (*s).to_owned()).collect();
-    let module_identifiers: BTreeMap<String, String> = module_titles
+    module_titles
         .iter()
         .map(|title| {
             (
@@ -215,10 +249,14 @@ pub fn plan(documented: &Documented, realized: &Realized) -> CratePlan {
                 unique_in(&mut used_modules, snake_identifier(title)),
             )
         })
-        .collect();
+        .collect()
+}
 
-    let mut namer = Namer::default();
-    let struct_names = namer.allocate(
+/// Each table's struct name, in table order. Allocated first, so that a
+/// table wins a name over an enum or a JSON struct; `New…` is reserved
+/// alongside for the insert struct.
+fn struct_names(namer: &mut Namer, tables: &[&Table]) -> Vec<String> {
+    namer.allocate(
         &tables
             .iter()
             .map(|t| NameRequest {
@@ -226,9 +264,24 @@ pub fn plan(documented: &Documented, realized: &Realized) -> CratePlan {
                 companions: &["New"],
             })
             .collect::<Vec<_>>(),
-    );
+    )
+}
 
-    // Columns, and the enums and JSON structures they need.
+/// Every table's column plans, with the enums and JSON structures the
+/// columns need (numbered in the order they are found, which `ColumnKind`
+/// refers to) and the imports their scalar types need.
+struct ColumnPlansWithRoots<'a> {
+    columns: Vec<Vec<ColumnPlan<'a>>>,
+    enum_roots: Vec<EnumRoot>,
+    json_roots: Vec<JsonRoot>,
+    imports_by_table: Vec<BTreeSet<Import>>,
+}
+
+/// Decides what each column becomes: an enum when a CHECK lists its
+/// values, a JSON struct when its documented shape is typed, otherwise a
+/// scalar (or nothing, when no Rust type reads it). The roots are collected
+/// here, before naming, because their names depend on every table's.
+fn column_plans<'a>(schema: &Schema, tables: &[&'a Table]) -> ColumnPlansWithRoots<'a> {
     let mut enum_roots: Vec<EnumRoot> = Vec::new();
     let mut json_roots: Vec<JsonRoot> = Vec::new();
     let mut imports_by_table: Vec<BTreeSet<Import>> = vec![BTreeSet::new(); tables.len()];
@@ -281,8 +334,24 @@ pub fn plan(documented: &Documented, realized: &Realized) -> CratePlan {
                 .collect()
         })
         .collect();
+    ColumnPlansWithRoots {
+        columns,
+        enum_roots,
+        json_roots,
+        imports_by_table,
+    }
+}
 
-    let enum_names = namer.allocate(
+/// Each enum's type name, in root order: the documents' enum name when
+/// there is one, else the table's struct name and the column's, then the
+/// same under the module's name when that is taken.
+fn enum_names(
+    namer: &mut Namer,
+    tables: &[&Table],
+    struct_names: &[String],
+    enum_roots: &[EnumRoot],
+) -> Vec<String> {
+    namer.allocate(
         &enum_roots
             .iter()
             .map(|e| {
@@ -298,9 +367,20 @@ pub fn plan(documented: &Documented, realized: &Realized) -> CratePlan {
                 NameRequest::new(candidates)
             })
             .collect::<Vec<_>>(),
-    );
+    )
+}
 
-    let json_root_names = namer.allocate(
+/// Each JSON root's struct name, in root order: the best of the examples'
+/// titles, else the table's struct name and the column's (singular for an
+/// array, since the struct is one element), then the same under the
+/// module's name.
+fn json_root_names(
+    namer: &mut Namer,
+    tables: &[&Table],
+    struct_names: &[String],
+    json_roots: &[JsonRoot],
+) -> Vec<String> {
+    namer.allocate(
         &json_roots
             .iter()
             .map(|j| {
@@ -325,12 +405,27 @@ pub fn plan(documented: &Documented, realized: &Realized) -> CratePlan {
                 NameRequest::new(candidates)
             })
             .collect::<Vec<_>>(),
-    );
+    )
+}
 
-    // JSON structs, nested ones named after their parent.
+/// The JSON structs each table's module declares, and the Rust type of
+/// each JSON root (what its column's field holds inside `Json<…>`).
+struct JsonStructsByTable {
+    views_by_table: Vec<Vec<JsonStructView>>,
+    types_by_root: Vec<String>,
+}
+
+/// Plans the JSON structs, nested ones named after their parent. Runs after
+/// every root is named, so that a nested struct never takes a root's name.
+fn json_structs(
+    namer: &mut Namer,
+    tables: &[&Table],
+    json_roots: &[JsonRoot],
+    json_root_names: &[String],
+) -> JsonStructsByTable {
     let mut json_views: Vec<Vec<JsonStructView>> = vec![Vec::new(); tables.len()];
     let mut json_types: Vec<String> = Vec::new();
-    for (root, name) in json_roots.iter().zip(&json_root_names) {
+    for (root, name) in json_roots.iter().zip(json_root_names) {
         let description = format!(
             "The documented structure of `{}.{}`",
             tables[root.table].name, root.column
@@ -350,7 +445,7 @@ pub fn plan(documented: &Documented, realized: &Realized) -> CratePlan {
         };
         if let Some((properties, _)) = types::object_of(&root.shape) {
             plan_json_struct(
-                &mut namer,
+                namer,
                 name,
                 properties,
                 &doc_intro,
@@ -359,7 +454,44 @@ pub fn plan(documented: &Documented, realized: &Realized) -> CratePlan {
         }
         json_types.push(types::json_type(&root.shape, Some(name)));
     }
+    JsonStructsByTable {
+        views_by_table: json_views,
+        types_by_root: json_types,
+    }
+}
 
+/// Everything the earlier phases decided, for `assemble_crate`.
+struct CrateParts<'a> {
+    schema: &'a Schema,
+    tables: &'a [&'a Table],
+    module_identifiers: &'a BTreeMap<String, String>,
+    struct_names: &'a [String],
+    columns: &'a [Vec<ColumnPlan<'a>>],
+    imports_by_table: &'a [BTreeSet<Import>],
+    enum_roots: &'a [EnumRoot],
+    enum_names: &'a [String],
+    json_types: &'a [String],
+    /// Taken table by table: each table's structs move into its plan.
+    json_views: Vec<Vec<JsonStructView>>,
+}
+
+/// Groups the tables' plans into their modules, with each module's `use`
+/// lines from the imports of its tables, and lists every table (for
+/// `visit_tables`) and every sensitive column. Last, because a field's
+/// Rust type needs the enum and JSON names.
+fn assemble_crate(parts: CrateParts<'_>) -> CratePlan {
+    let CrateParts {
+        schema,
+        tables,
+        module_identifiers,
+        struct_names,
+        columns,
+        imports_by_table,
+        enum_roots,
+        enum_names,
+        json_types,
+        mut json_views,
+    } = parts;
     let mut sensitive = Vec::new();
     let mut module_tables: BTreeMap<String, Vec<TablePlan>> = BTreeMap::new();
     let mut module_imports: BTreeMap<String, BTreeSet<Import>> = BTreeMap::new();
