@@ -6,7 +6,7 @@
 //! compares text of its own: every item comes from a `Change`.
 
 use super::{Change, Constraint, constraints};
-use crate::model::{Column, Index, Policy, Schema, Source, Table, Trigger};
+use crate::model::{Column, Index, Policy, Schema, Source, Table, TableRef, Trigger};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -141,12 +141,11 @@ impl DriftKind {
 }
 
 impl DriftItem {
-    /// The table the item belongs to, for grouping.
-    pub fn table(&self) -> &str {
-        self.object
-            .split(['.', '/', '('])
-            .next()
-            .unwrap_or(&self.object)
+    /// The name the item is grouped and counted under: its table, as
+    /// `schema.table` outside `public`; a function or extension has no
+    /// table and is its own group.
+    pub fn table(&self) -> String {
+        self.object.group()
     }
 
     /// The item as a diagnostic: at the documents' line when there is one.
@@ -175,14 +174,124 @@ impl DriftItem {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DriftItem {
     pub kind: DriftKind,
-    /// `table`, `table.column`, `table/index_name`, `function(args)`.
-    pub object: String,
+    /// What differs; written `table`, `table.column`, `table/index_name`,
+    /// `function(args)` (see `ObjectRef`'s `Display`).
+    pub object: ObjectRef,
     /// What the documents say, if they say anything.
     pub documented: Option<String>,
     /// What the database has, if it has anything.
     pub live: Option<String>,
     /// Where the documents say it.
     pub source: Option<Source>,
+}
+
+/// What a drift item is about. The model keys a table outside `public` as
+/// `schema.table`; here the schema is kept apart from the table's name, so
+/// that such a table's items are grouped under the table and not under its
+/// schema, and so that no caller splits the text again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObjectRef {
+    Table(TableRef),
+    Column {
+        table: TableRef,
+        column: String,
+    },
+    Constraint {
+        table: TableRef,
+        name: String,
+    },
+    Index {
+        table: TableRef,
+        name: String,
+    },
+    Policy {
+        table: TableRef,
+        name: String,
+    },
+    Trigger {
+        table: TableRef,
+        name: String,
+    },
+    /// `arguments` are the argument types as the signature writes them,
+    /// `uuid, text`.
+    Function {
+        name: String,
+        arguments: String,
+    },
+    Extension {
+        name: String,
+    },
+}
+
+impl ObjectRef {
+    /// A table by the model's key: `widgets`, or `other.widgets` outside
+    /// `public`.
+    pub fn table(key: &str) -> ObjectRef {
+        ObjectRef::Table(TableRef::parse(key))
+    }
+
+    pub fn column(table: &str, column: &str) -> ObjectRef {
+        ObjectRef::Column {
+            table: TableRef::parse(table),
+            column: column.to_owned(),
+        }
+    }
+
+    /// A function by its signature, `name(argument types)`.
+    pub fn function(signature: &str) -> ObjectRef {
+        let (name, arguments) = signature.split_once('(').unwrap_or((signature, ")"));
+        ObjectRef::Function {
+            name: name.to_owned(),
+            arguments: arguments.strip_suffix(')').unwrap_or(arguments).to_owned(),
+        }
+    }
+
+    /// The table the object belongs to, if it belongs to one.
+    pub fn table_ref(&self) -> Option<&TableRef> {
+        match self {
+            ObjectRef::Table(table)
+            | ObjectRef::Column { table, .. }
+            | ObjectRef::Constraint { table, .. }
+            | ObjectRef::Index { table, .. }
+            | ObjectRef::Policy { table, .. }
+            | ObjectRef::Trigger { table, .. } => Some(table),
+            ObjectRef::Function { .. } | ObjectRef::Extension { .. } => None,
+        }
+    }
+
+    /// The group the object is reported under: its table, else itself by
+    /// name.
+    fn group(&self) -> String {
+        match self {
+            ObjectRef::Function { name, .. } | ObjectRef::Extension { name } => name.clone(),
+            _ => self
+                .table_ref()
+                .map(TableRef::to_string)
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl std::fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ObjectRef::Table(table) => write!(f, "{table}"),
+            ObjectRef::Column { table, column } => write!(f, "{table}.{column}"),
+            ObjectRef::Constraint { table, name }
+            | ObjectRef::Index { table, name }
+            | ObjectRef::Policy { table, name }
+            | ObjectRef::Trigger { table, name } => write!(f, "{table}/{name}"),
+            ObjectRef::Function { name, arguments } => write!(f, "{name}({arguments})"),
+            ObjectRef::Extension { name } => f.write_str(name),
+        }
+    }
+}
+
+/// Written as its text, as `object` always was in the JSON output.
+impl Serialize for ObjectRef {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 /// Groups `changes` (from `diff_with(live, documented, …)`) into items.
@@ -272,7 +381,7 @@ impl<'a> Grouping<'a> {
 
     fn push(&mut self, item: DriftItem) {
         self.items
-            .entry((item.object.clone(), item.kind))
+            .entry((item.object.to_string(), item.kind))
             .or_insert(item);
     }
 
@@ -378,7 +487,7 @@ impl<'a> Grouping<'a> {
             } else {
                 kinds.missing
             },
-            object: format!("{table}/{name}"),
+            object: T::object(table, name),
             documented: Some(documented.summary()),
             live,
             source: Some(documented.source().clone()),
@@ -396,7 +505,7 @@ impl<'a> Grouping<'a> {
         let kinds = live.as_ref().map_or(T::KINDS, T::drift_kinds);
         Some(DriftItem {
             kind: kinds.undocumented,
-            object: format!("{table}/{name}"),
+            object: T::object(table, name),
             documented: None,
             live: live.map(|live| live.summary()),
             source: None,
@@ -408,14 +517,14 @@ impl<'a> Grouping<'a> {
         let item = match change {
             Change::CreateTable { table } => DriftItem {
                 kind: DriftKind::MissingTable,
-                object: table.name.clone(),
+                object: ObjectRef::table(&table.name),
                 documented: Some(format!("{} columns", table.columns.len())),
                 live: None,
                 source: self.documented_table(&table.name).map(|t| t.source.clone()),
             },
             Change::DropTable { table } => DriftItem {
                 kind: DriftKind::UndocumentedTable,
-                object: table.clone(),
+                object: ObjectRef::table(table),
                 documented: None,
                 live: self
                     .live_table(table)
@@ -424,21 +533,21 @@ impl<'a> Grouping<'a> {
             },
             Change::EnableRls { table } => DriftItem {
                 kind: DriftKind::RlsDisabled,
-                object: table.clone(),
+                object: ObjectRef::table(table),
                 documented: Some("enabled".to_owned()),
                 live: Some("disabled".to_owned()),
                 source: self.rls_source(table),
             },
             Change::DisableRls { table } => DriftItem {
                 kind: DriftKind::RlsNotDocumented,
-                object: table.clone(),
+                object: ObjectRef::table(table),
                 documented: Some("disabled".to_owned()),
                 live: Some("enabled".to_owned()),
                 source: self.documented_table(table).map(|t| t.source.clone()),
             },
             Change::CommentOnTable { table, comment } => DriftItem {
                 kind: DriftKind::CommentDiffers,
-                object: table.clone(),
+                object: ObjectRef::table(table),
                 documented: comment.clone(),
                 live: self.live_table(table).and_then(|t| t.meta.purpose.clone()),
                 source: self.documented_table(table).map(|t| t.source.clone()),
@@ -468,14 +577,14 @@ impl<'a> Grouping<'a> {
         let item = match change {
             Change::AddColumn { table, column } => DriftItem {
                 kind: DriftKind::MissingColumn,
-                object: format!("{table}.{}", column.name),
+                object: ObjectRef::column(table, &column.name),
                 documented: Some(column_summary(column)),
                 live: None,
                 source: Some(column.source.clone()),
             },
             Change::DropColumn { table, column } => DriftItem {
                 kind: DriftKind::UndocumentedColumn,
-                object: format!("{table}.{column}"),
+                object: ObjectRef::column(table, column),
                 documented: None,
                 live: self.live_column(table, column).map(column_summary),
                 source: None,
@@ -487,7 +596,7 @@ impl<'a> Grouping<'a> {
                 to,
             } => DriftItem {
                 kind: DriftKind::TypeMismatch,
-                object: format!("{table}.{column}"),
+                object: ObjectRef::column(table, column),
                 documented: Some(to.to_string()),
                 live: Some(from.to_string()),
                 source: self.documented_column_source(table, column),
@@ -497,7 +606,7 @@ impl<'a> Grouping<'a> {
                 let spell = |not_null: bool| if not_null { "NOT NULL" } else { "NULL" };
                 DriftItem {
                     kind: DriftKind::NullabilityMismatch,
-                    object: format!("{table}.{column}"),
+                    object: ObjectRef::column(table, column),
                     documented: Some(spell(not_null).to_owned()),
                     live: Some(spell(!not_null).to_owned()),
                     source: self.documented_column_source(table, column),
@@ -512,7 +621,7 @@ impl<'a> Grouping<'a> {
                 comment,
             } => DriftItem {
                 kind: DriftKind::CommentDiffers,
-                object: format!("{table}.{column}"),
+                object: ObjectRef::column(table, column),
                 documented: comment.clone(),
                 live: self
                     .live_column(table, column)
@@ -547,7 +656,7 @@ impl<'a> Grouping<'a> {
         };
         (!same).then(|| DriftItem {
             kind: DriftKind::DefaultMismatch,
-            object: format!("{table}.{column}"),
+            object: ObjectRef::column(table, column),
             documented: documented_default,
             live: live_default,
             source: documented.map(|c| c.source.clone()),
@@ -559,28 +668,34 @@ impl<'a> Grouping<'a> {
         let item = match change {
             Change::CreateFunction { function } => DriftItem {
                 kind: DriftKind::MissingFunction,
-                object: function.signature.clone(),
+                object: ObjectRef::function(&function.signature),
                 documented: Some(function.signature.clone()),
                 live: None,
                 source: Some(function.source.clone()),
             },
             Change::DropFunction { function } => DriftItem {
                 kind: DriftKind::UndocumentedFunction,
-                object: function.signature.clone(),
+                object: ObjectRef::function(&function.signature),
                 documented: None,
                 live: Some(function.signature.clone()),
                 source: None,
             },
             Change::CreateTrigger { table, trigger } => DriftItem {
                 kind: DriftKind::MissingTrigger,
-                object: format!("{table}/{}", trigger.name),
+                object: ObjectRef::Trigger {
+                    table: TableRef::parse(table),
+                    name: trigger.name.clone(),
+                },
                 documented: Some(trigger_summary(trigger)),
                 live: None,
                 source: self.documented_table(table).map(|t| t.source.clone()),
             },
             Change::DropTrigger { table, name } => DriftItem {
                 kind: DriftKind::UndocumentedTrigger,
-                object: format!("{table}/{name}"),
+                object: ObjectRef::Trigger {
+                    table: TableRef::parse(table),
+                    name: name.clone(),
+                },
                 documented: None,
                 live: self
                     .live_table(table)
@@ -590,7 +705,7 @@ impl<'a> Grouping<'a> {
             },
             Change::CreateExtension { name, .. } => DriftItem {
                 kind: DriftKind::MissingExtension,
-                object: name.clone(),
+                object: ObjectRef::Extension { name: name.clone() },
                 documented: Some(name.clone()),
                 live: None,
                 source: self
@@ -644,6 +759,9 @@ trait ReplaceableObject: Sized {
 
     /// The object of that name in a live table.
     fn find_live(table: &Table, name: &str) -> Option<Self>;
+
+    /// How a drift item names the object `name` of `table`.
+    fn object(table: &str, name: &str) -> ObjectRef;
 }
 
 impl ReplaceableObject for Constraint {
@@ -680,6 +798,13 @@ impl ReplaceableObject for Constraint {
     fn find_live(table: &Table, name: &str) -> Option<Self> {
         constraints(table).into_iter().find(|c| c.name() == name)
     }
+
+    fn object(table: &str, name: &str) -> ObjectRef {
+        ObjectRef::Constraint {
+            table: TableRef::parse(table),
+            name: name.to_owned(),
+        }
+    }
 }
 
 impl ReplaceableObject for Index {
@@ -704,6 +829,13 @@ impl ReplaceableObject for Index {
     fn find_live(table: &Table, name: &str) -> Option<Self> {
         table.indexes.iter().find(|i| i.name == name).cloned()
     }
+
+    fn object(table: &str, name: &str) -> ObjectRef {
+        ObjectRef::Index {
+            table: TableRef::parse(table),
+            name: name.to_owned(),
+        }
+    }
 }
 
 impl ReplaceableObject for Policy {
@@ -727,6 +859,13 @@ impl ReplaceableObject for Policy {
 
     fn find_live(table: &Table, name: &str) -> Option<Self> {
         table.policies.iter().find(|p| p.name == name).cloned()
+    }
+
+    fn object(table: &str, name: &str) -> ObjectRef {
+        ObjectRef::Policy {
+            table: TableRef::parse(table),
+            name: name.to_owned(),
+        }
     }
 }
 
@@ -823,4 +962,90 @@ fn policy_summary(policy: &Policy) -> String {
         out.push_str(&format!(" WITH CHECK ({check})"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diff::{DiffOptions, diff_with};
+    use crate::model::{Documentation, PgType};
+
+    /// A table outside `public`, keyed `other.widgets` as introspection
+    /// keys it.
+    fn other_widgets(columns: &[&str]) -> Table {
+        let mut table = Table::new(
+            "other.widgets",
+            Documentation::Full,
+            Source::new("database", 0),
+        );
+        for column in columns {
+            table.columns.push(Column::new(
+                *column,
+                PgType::Text,
+                Source::new("database", 0),
+            ));
+        }
+        table
+    }
+
+    fn schema_of(tables: Vec<Table>) -> Schema {
+        let mut schema = Schema::default();
+        for table in tables {
+            schema.tables.insert(table.name.clone(), table);
+        }
+        schema
+    }
+
+    fn items(live: &Schema, documented: &Schema) -> Vec<DriftItem> {
+        let changes = diff_with(live, documented, &DiffOptions::live(false));
+        drift_items(&changes, live, documented)
+    }
+
+    #[test]
+    fn an_undocumented_table_outside_public_groups_under_its_own_name() {
+        let live = schema_of(vec![other_widgets(&["id"])]);
+        let items = items(&live, &Schema::default());
+        assert_eq!(items.len(), 1, "{items:?}");
+        let item = &items[0];
+        assert_eq!(item.kind, DriftKind::UndocumentedTable);
+        assert_eq!(
+            item.object,
+            ObjectRef::Table(TableRef {
+                schema: Some("other".to_owned()),
+                table: "widgets".to_owned(),
+            })
+        );
+        assert_eq!(item.table(), "other.widgets");
+        assert_eq!(item.object.to_string(), "other.widgets");
+        let json = serde_json::to_value(item).unwrap();
+        assert_eq!(json["object"], "other.widgets");
+    }
+
+    #[test]
+    fn a_column_of_a_table_outside_public_groups_under_its_table() {
+        let live = schema_of(vec![other_widgets(&["id", "extra"])]);
+        let documented = schema_of(vec![other_widgets(&["id"])]);
+        let items = items(&live, &documented);
+        assert_eq!(items.len(), 1, "{items:?}");
+        assert_eq!(items[0].kind, DriftKind::UndocumentedColumn);
+        assert_eq!(items[0].object.to_string(), "other.widgets.extra");
+        assert_eq!(items[0].table(), "other.widgets");
+    }
+
+    #[test]
+    fn objects_are_written_as_before() {
+        assert_eq!(ObjectRef::table("users").to_string(), "users");
+        assert_eq!(
+            ObjectRef::column("users", "email").to_string(),
+            "users.email"
+        );
+        assert_eq!(
+            Index::object("users", "idx_users_email").to_string(),
+            "users/idx_users_email"
+        );
+        let function = ObjectRef::function("set_updated_at(uuid, text)");
+        assert_eq!(function.to_string(), "set_updated_at(uuid, text)");
+        assert_eq!(ObjectRef::function("now()").to_string(), "now()");
+        assert_eq!(function.table_ref(), None);
+    }
 }

@@ -132,7 +132,7 @@ fn check_live(config: &Config, args: &CheckArgs, url: &str) -> anyhow::Result<Ou
     let out = match args.format {
         Format::Text => {
             let mut out = String::new();
-            let mut groups: BTreeMap<&str, Vec<Diagnostic>> = BTreeMap::new();
+            let mut groups: BTreeMap<String, Vec<Diagnostic>> = BTreeMap::new();
             for item in &items {
                 groups
                     .entry(item.table())
