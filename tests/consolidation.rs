@@ -845,7 +845,7 @@ async fn merge_cluster(schema: &Schema, report: &Report, cluster: &Cluster) {
     assert!(!checks.is_empty(), "cluster {} has no SQL", cluster.number);
     db.run(&cluster_sql(report, cluster)).await;
     for (sql, before) in &checks {
-        check_step(&db, &realized, sql, before).await;
+        check_step(&db, realized, sql, before).await;
     }
 }
 

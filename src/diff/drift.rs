@@ -6,7 +6,7 @@
 //! compares text of its own: every item comes from a `Change`.
 
 use super::{Change, Constraint, constraints};
-use crate::model::{Column, Index, Policy, Schema, Source, Table};
+use crate::model::{Column, Index, Policy, Schema, Source, Table, TableRef, Trigger};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,12 +15,11 @@ use std::collections::{BTreeMap, BTreeSet};
 pub use crate::diag::DriftKind;
 
 impl DriftItem {
-    /// The table the item belongs to, for grouping.
-    pub fn table(&self) -> &str {
-        self.object
-            .split(['.', '/', '('])
-            .next()
-            .unwrap_or(&self.object)
+    /// The name the item is grouped and counted under: its table, as
+    /// `schema.table` outside `public`; a function or extension has no
+    /// table and is its own group.
+    pub fn table(&self) -> String {
+        self.object.group()
     }
 
     /// The item as a diagnostic: at the documents' line when there is one.
@@ -48,14 +47,124 @@ impl DriftItem {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DriftItem {
     pub kind: DriftKind,
-    /// `table`, `table.column`, `table/index_name`, `function(args)`.
-    pub object: String,
+    /// What differs; written `table`, `table.column`, `table/index_name`,
+    /// `function(args)` (see `ObjectRef`'s `Display`).
+    pub object: ObjectRef,
     /// What the documents say, if they say anything.
     pub documented: Option<String>,
     /// What the database has, if it has anything.
     pub live: Option<String>,
     /// Where the documents say it.
     pub source: Option<Source>,
+}
+
+/// What a drift item is about. The model keys a table outside `public` as
+/// `schema.table`; here the schema is kept apart from the table's name, so
+/// that such a table's items are grouped under the table and not under its
+/// schema, and so that no caller splits the text again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObjectRef {
+    Table(TableRef),
+    Column {
+        table: TableRef,
+        column: String,
+    },
+    Constraint {
+        table: TableRef,
+        name: String,
+    },
+    Index {
+        table: TableRef,
+        name: String,
+    },
+    Policy {
+        table: TableRef,
+        name: String,
+    },
+    Trigger {
+        table: TableRef,
+        name: String,
+    },
+    /// `arguments` are the argument types as the signature writes them,
+    /// `uuid, text`.
+    Function {
+        name: String,
+        arguments: String,
+    },
+    Extension {
+        name: String,
+    },
+}
+
+impl ObjectRef {
+    /// A table by the model's key: `widgets`, or `other.widgets` outside
+    /// `public`.
+    pub fn table(key: &str) -> ObjectRef {
+        ObjectRef::Table(TableRef::parse(key))
+    }
+
+    pub fn column(table: &str, column: &str) -> ObjectRef {
+        ObjectRef::Column {
+            table: TableRef::parse(table),
+            column: column.to_owned(),
+        }
+    }
+
+    /// A function by its signature, `name(argument types)`.
+    pub fn function(signature: &str) -> ObjectRef {
+        let (name, arguments) = signature.split_once('(').unwrap_or((signature, ")"));
+        ObjectRef::Function {
+            name: name.to_owned(),
+            arguments: arguments.strip_suffix(')').unwrap_or(arguments).to_owned(),
+        }
+    }
+
+    /// The table the object belongs to, if it belongs to one.
+    pub fn table_ref(&self) -> Option<&TableRef> {
+        match self {
+            ObjectRef::Table(table)
+            | ObjectRef::Column { table, .. }
+            | ObjectRef::Constraint { table, .. }
+            | ObjectRef::Index { table, .. }
+            | ObjectRef::Policy { table, .. }
+            | ObjectRef::Trigger { table, .. } => Some(table),
+            ObjectRef::Function { .. } | ObjectRef::Extension { .. } => None,
+        }
+    }
+
+    /// The group the object is reported under: its table, else itself by
+    /// name.
+    fn group(&self) -> String {
+        match self {
+            ObjectRef::Function { name, .. } | ObjectRef::Extension { name } => name.clone(),
+            _ => self
+                .table_ref()
+                .map(TableRef::to_string)
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl std::fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ObjectRef::Table(table) => write!(f, "{table}"),
+            ObjectRef::Column { table, column } => write!(f, "{table}.{column}"),
+            ObjectRef::Constraint { table, name }
+            | ObjectRef::Index { table, name }
+            | ObjectRef::Policy { table, name }
+            | ObjectRef::Trigger { table, name } => write!(f, "{table}/{name}"),
+            ObjectRef::Function { name, arguments } => write!(f, "{name}({arguments})"),
+            ObjectRef::Extension { name } => f.write_str(name),
+        }
+    }
+}
+
+/// Written as its text, as `object` always was in the JSON output.
+impl Serialize for ObjectRef {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 /// Groups `changes` (from `diff_with(live, documented, …)`) into items.
@@ -145,7 +254,7 @@ impl<'a> Grouping<'a> {
 
     fn push(&mut self, item: DriftItem) {
         self.items
-            .entry((item.object.clone(), item.kind))
+            .entry((item.object.to_string(), item.kind))
             .or_insert(item);
     }
 
@@ -196,288 +305,280 @@ impl<'a> Grouping<'a> {
         if self.folded(change) {
             return;
         }
-        match change {
-            Change::CreateTable { table } => {
-                let documented = self.documented_table(&table.name);
-                self.push(DriftItem {
-                    kind: DriftKind::MissingTable,
-                    object: table.name.clone(),
-                    documented: Some(format!("{} columns", table.columns.len())),
-                    live: None,
-                    source: documented.map(|t| t.source.clone()),
-                });
+        let item = match change {
+            Change::AddConstraint { table, constraint } => {
+                Some(self.created_item(table, constraint))
             }
-            Change::DropTable { table } => self.push(DriftItem {
+            Change::DropConstraint { table, name } => self.dropped_item::<Constraint>(table, name),
+            Change::CreateIndex { table, index } => Some(self.created_item(table, index)),
+            Change::DropIndex { table, name } => self.dropped_item::<Index>(table, name),
+            Change::CreatePolicy { table, policy } => Some(self.created_item(table, policy)),
+            Change::DropPolicy { table, name } => self.dropped_item::<Policy>(table, name),
+            Change::CreateTable { .. }
+            | Change::DropTable { .. }
+            | Change::EnableRls { .. }
+            | Change::DisableRls { .. }
+            | Change::CommentOnTable { .. } => self.table_item(change),
+            Change::AddColumn { .. }
+            | Change::DropColumn { .. }
+            | Change::AlterColumnType { .. }
+            | Change::SetNotNull { .. }
+            | Change::DropNotNull { .. }
+            | Change::SetDefault { .. }
+            | Change::DropDefault { .. }
+            | Change::CommentOnColumn { .. } => self.column_item(change),
+            Change::CreateFunction { .. }
+            | Change::DropFunction { .. }
+            | Change::CreateTrigger { .. }
+            | Change::DropTrigger { .. }
+            | Change::CreateExtension { .. }
+            | Change::DropExtension { .. } => self.routine_item(change),
+        };
+        if let Some(item) = item {
+            self.push(item);
+        }
+    }
+
+    fn is_replaced(&self, table: &str, name: &str) -> bool {
+        self.replaced.contains(&(table.to_owned(), name.to_owned()))
+    }
+
+    /// A documented constraint, index or policy the database lacks, or has
+    /// in another form (it is then both dropped and created: one item).
+    fn created_item<T: ReplaceableObject>(&self, table: &str, documented: &T) -> DriftItem {
+        let name = documented.object_name();
+        let replaced = self.is_replaced(table, name);
+        let live = replaced
+            .then(|| self.live_table(table))
+            .flatten()
+            .and_then(|t| T::find_live(t, name))
+            .map(|live| live.summary());
+        let kinds = documented.drift_kinds();
+        DriftItem {
+            kind: if replaced {
+                kinds.differs
+            } else {
+                kinds.missing
+            },
+            object: T::object(table, name),
+            documented: Some(documented.summary()),
+            live,
+            source: Some(documented.source().clone()),
+        }
+    }
+
+    /// A constraint, index or policy the documents do not have; none when
+    /// it is only the first half of a replacement, which `created_item`
+    /// tells.
+    fn dropped_item<T: ReplaceableObject>(&self, table: &str, name: &str) -> Option<DriftItem> {
+        if self.is_replaced(table, name) {
+            return None;
+        }
+        let live = self.live_table(table).and_then(|t| T::find_live(t, name));
+        let kinds = live.as_ref().map_or(T::KINDS, T::drift_kinds);
+        Some(DriftItem {
+            kind: kinds.undocumented,
+            object: T::object(table, name),
+            documented: None,
+            live: live.map(|live| live.summary()),
+            source: None,
+        })
+    }
+
+    /// Changes to a table as a whole: its existence, RLS and comment.
+    fn table_item(&self, change: &Change) -> Option<DriftItem> {
+        let item = match change {
+            Change::CreateTable { table } => DriftItem {
+                kind: DriftKind::MissingTable,
+                object: ObjectRef::table(&table.name),
+                documented: Some(format!("{} columns", table.columns.len())),
+                live: None,
+                source: self.documented_table(&table.name).map(|t| t.source.clone()),
+            },
+            Change::DropTable { table } => DriftItem {
                 kind: DriftKind::UndocumentedTable,
-                object: table.clone(),
+                object: ObjectRef::table(table),
                 documented: None,
                 live: self
                     .live_table(table)
                     .map(|t| format!("{} columns", t.columns.len())),
                 source: None,
-            }),
-            Change::AddColumn { table, column } => self.push(DriftItem {
+            },
+            Change::EnableRls { table } => DriftItem {
+                kind: DriftKind::RlsDisabled,
+                object: ObjectRef::table(table),
+                documented: Some("enabled".to_owned()),
+                live: Some("disabled".to_owned()),
+                source: self.rls_source(table),
+            },
+            Change::DisableRls { table } => DriftItem {
+                kind: DriftKind::RlsNotDocumented,
+                object: ObjectRef::table(table),
+                documented: Some("disabled".to_owned()),
+                live: Some("enabled".to_owned()),
+                source: self.documented_table(table).map(|t| t.source.clone()),
+            },
+            Change::CommentOnTable { table, comment } => DriftItem {
+                kind: DriftKind::CommentDiffers,
+                object: ObjectRef::table(table),
+                documented: comment.clone(),
+                live: self.live_table(table).and_then(|t| t.meta.purpose.clone()),
+                source: self.documented_table(table).map(|t| t.source.clone()),
+            },
+            _ => return None,
+        };
+        Some(item)
+    }
+
+    /// The line that asks for RLS: a policy or a prose rule, else the
+    /// table itself.
+    fn rls_source(&self, table: &str) -> Option<Source> {
+        self.documented_table(table).map(|t| {
+            t.policies
+                .iter()
+                .map(|p| &p.source)
+                .chain(t.rls_rules.iter().map(|r| &r.source))
+                .min()
+                .unwrap_or(&t.source)
+                .clone()
+        })
+    }
+
+    /// Changes to one column: its existence, type, nullability, default
+    /// and comment.
+    fn column_item(&self, change: &Change) -> Option<DriftItem> {
+        let item = match change {
+            Change::AddColumn { table, column } => DriftItem {
                 kind: DriftKind::MissingColumn,
-                object: format!("{table}.{}", column.name),
+                object: ObjectRef::column(table, &column.name),
                 documented: Some(column_summary(column)),
                 live: None,
                 source: Some(column.source.clone()),
-            }),
-            Change::DropColumn { table, column } => self.push(DriftItem {
+            },
+            Change::DropColumn { table, column } => DriftItem {
                 kind: DriftKind::UndocumentedColumn,
-                object: format!("{table}.{column}"),
+                object: ObjectRef::column(table, column),
                 documented: None,
                 live: self.live_column(table, column).map(column_summary),
                 source: None,
-            }),
+            },
             Change::AlterColumnType {
                 table,
                 column,
                 from,
                 to,
-            } => self.push(DriftItem {
+            } => DriftItem {
                 kind: DriftKind::TypeMismatch,
-                object: format!("{table}.{column}"),
+                object: ObjectRef::column(table, column),
                 documented: Some(to.to_string()),
                 live: Some(from.to_string()),
-                source: self
-                    .documented_column(table, column)
-                    .map(|c| c.source.clone()),
-            }),
+                source: self.documented_column_source(table, column),
+            },
             Change::SetNotNull { table, column } | Change::DropNotNull { table, column } => {
                 let not_null = matches!(change, Change::SetNotNull { .. });
                 let spell = |not_null: bool| if not_null { "NOT NULL" } else { "NULL" };
-                self.push(DriftItem {
+                DriftItem {
                     kind: DriftKind::NullabilityMismatch,
-                    object: format!("{table}.{column}"),
+                    object: ObjectRef::column(table, column),
                     documented: Some(spell(not_null).to_owned()),
                     live: Some(spell(!not_null).to_owned()),
-                    source: self
-                        .documented_column(table, column)
-                        .map(|c| c.source.clone()),
-                });
+                    source: self.documented_column_source(table, column),
+                }
             }
             Change::SetDefault { table, column, .. } | Change::DropDefault { table, column } => {
-                let documented = self.documented_column(table, column);
-                let live = self.live_column(table, column);
-                let documented_default = documented.and_then(|c| c.default.clone());
-                let live_default = live.and_then(|c| c.default.clone());
-                // A default is dropped and set again around a type change
-                // even when it is the same; that is the type's item.
-                let same = match (&documented_default, &live_default) {
-                    (Some(a), Some(b)) => {
-                        super::canonical::canonical_expression_cached(a)
-                            == super::canonical::canonical_expression_cached(b)
-                    }
-                    (None, None) => true,
-                    _ => false,
-                };
-                if !same {
-                    self.push(DriftItem {
-                        kind: DriftKind::DefaultMismatch,
-                        object: format!("{table}.{column}"),
-                        documented: documented_default,
-                        live: live_default,
-                        source: documented.map(|c| c.source.clone()),
-                    });
-                }
+                return self.default_item(table, column);
             }
-            Change::AddConstraint { table, constraint } => {
-                let name = constraint.name().to_owned();
-                let replaced = self.replaced.contains(&(table.clone(), name.clone()));
-                let live = replaced
-                    .then(|| self.live_table(table))
-                    .flatten()
-                    .and_then(|t| constraints(t).into_iter().find(|c| c.name() == name))
-                    .map(|c| constraint_summary(&c));
-                let kind = match (constraint.is_foreign_key(), replaced) {
-                    (true, true) => DriftKind::ForeignKeyDiffers,
-                    (true, false) => DriftKind::MissingForeignKey,
-                    (false, true) => DriftKind::ConstraintDiffers,
-                    (false, false) => DriftKind::MissingConstraint,
-                };
-                self.push(DriftItem {
-                    kind,
-                    object: format!("{table}/{name}"),
-                    documented: Some(constraint_summary(constraint)),
-                    live,
-                    source: Some(constraint_source(constraint).clone()),
-                });
-            }
-            Change::DropConstraint { table, name } => {
-                if self.replaced.contains(&(table.clone(), name.clone())) {
-                    return;
-                }
-                let live = self
-                    .live_table(table)
-                    .and_then(|t| constraints(t).into_iter().find(|c| c.name() == name));
-                let kind = if live.as_ref().is_some_and(|c| c.is_foreign_key()) {
-                    DriftKind::UndocumentedForeignKey
-                } else {
-                    DriftKind::UndocumentedConstraint
-                };
-                self.push(DriftItem {
-                    kind,
-                    object: format!("{table}/{name}"),
-                    documented: None,
-                    live: live.map(|c| constraint_summary(&c)),
-                    source: None,
-                });
-            }
-            Change::CreateIndex { table, index } => {
-                let replaced = self.replaced.contains(&(table.clone(), index.name.clone()));
-                let live = replaced
-                    .then(|| self.live_table(table))
-                    .flatten()
-                    .and_then(|t| t.indexes.iter().find(|i| i.name == index.name))
-                    .map(index_summary);
-                self.push(DriftItem {
-                    kind: if replaced {
-                        DriftKind::IndexDiffers
-                    } else {
-                        DriftKind::MissingIndex
-                    },
-                    object: format!("{table}/{}", index.name),
-                    documented: Some(index_summary(index)),
-                    live,
-                    source: Some(index.source.clone()),
-                });
-            }
-            Change::DropIndex { table, name } => {
-                if self.replaced.contains(&(table.clone(), name.clone())) {
-                    return;
-                }
-                self.push(DriftItem {
-                    kind: DriftKind::UndocumentedIndex,
-                    object: format!("{table}/{name}"),
-                    documented: None,
-                    live: self
-                        .live_table(table)
-                        .and_then(|t| t.indexes.iter().find(|i| &i.name == name))
-                        .map(index_summary),
-                    source: None,
-                });
-            }
-            Change::CreatePolicy { table, policy } => {
-                let replaced = self
-                    .replaced
-                    .contains(&(table.clone(), policy.name.clone()));
-                let live = replaced
-                    .then(|| self.live_table(table))
-                    .flatten()
-                    .and_then(|t| t.policies.iter().find(|p| p.name == policy.name))
-                    .map(policy_summary);
-                self.push(DriftItem {
-                    kind: if replaced {
-                        DriftKind::PolicyDiffers
-                    } else {
-                        DriftKind::MissingPolicy
-                    },
-                    object: format!("{table}/{}", policy.name),
-                    documented: Some(policy_summary(policy)),
-                    live,
-                    source: Some(policy.source.clone()),
-                });
-            }
-            Change::DropPolicy { table, name } => {
-                if self.replaced.contains(&(table.clone(), name.clone())) {
-                    return;
-                }
-                self.push(DriftItem {
-                    kind: DriftKind::UndocumentedPolicy,
-                    object: format!("{table}/{name}"),
-                    documented: None,
-                    live: self
-                        .live_table(table)
-                        .and_then(|t| t.policies.iter().find(|p| &p.name == name))
-                        .map(policy_summary),
-                    source: None,
-                });
-            }
-            Change::EnableRls { table } => {
-                let documented = self.documented_table(table);
-                // The line that asks for RLS: a policy or a prose rule,
-                // else the table itself.
-                let source = documented.map(|t| {
-                    t.policies
-                        .iter()
-                        .map(|p| &p.source)
-                        .chain(t.rls_rules.iter().map(|r| &r.source))
-                        .min()
-                        .unwrap_or(&t.source)
-                        .clone()
-                });
-                self.push(DriftItem {
-                    kind: DriftKind::RlsDisabled,
-                    object: table.clone(),
-                    documented: Some("enabled".to_owned()),
-                    live: Some("disabled".to_owned()),
-                    source,
-                });
-            }
-            Change::DisableRls { table } => self.push(DriftItem {
-                kind: DriftKind::RlsNotDocumented,
-                object: table.clone(),
-                documented: Some("disabled".to_owned()),
-                live: Some("enabled".to_owned()),
-                source: self.documented_table(table).map(|t| t.source.clone()),
-            }),
-            Change::CommentOnTable { table, comment } => self.push(DriftItem {
-                kind: DriftKind::CommentDiffers,
-                object: table.clone(),
-                documented: comment.clone(),
-                live: self.live_table(table).and_then(|t| t.meta.purpose.clone()),
-                source: self.documented_table(table).map(|t| t.source.clone()),
-            }),
             Change::CommentOnColumn {
                 table,
                 column,
                 comment,
-            } => self.push(DriftItem {
+            } => DriftItem {
                 kind: DriftKind::CommentDiffers,
-                object: format!("{table}.{column}"),
+                object: ObjectRef::column(table, column),
                 documented: comment.clone(),
                 live: self
                     .live_column(table, column)
                     .and_then(|c| c.description.clone()),
-                source: self
-                    .documented_column(table, column)
-                    .map(|c| c.source.clone()),
-            }),
-            Change::CreateFunction { function } => self.push(DriftItem {
+                source: self.documented_column_source(table, column),
+            },
+            _ => return None,
+        };
+        Some(item)
+    }
+
+    fn documented_column_source(&self, table: &str, column: &str) -> Option<Source> {
+        self.documented_column(table, column)
+            .map(|c| c.source.clone())
+    }
+
+    /// A default that differs; none when the two are the same, since a
+    /// default is dropped and set again around a type change even then,
+    /// and that is the type's item.
+    fn default_item(&self, table: &str, column: &str) -> Option<DriftItem> {
+        let documented = self.documented_column(table, column);
+        let live = self.live_column(table, column);
+        let documented_default = documented.and_then(|c| c.default.clone());
+        let live_default = live.and_then(|c| c.default.clone());
+        let same = match (&documented_default, &live_default) {
+            (Some(a), Some(b)) => {
+                super::canonical::canonical_expression_cached(a)
+                    == super::canonical::canonical_expression_cached(b)
+            }
+            (None, None) => true,
+            _ => false,
+        };
+        (!same).then(|| DriftItem {
+            kind: DriftKind::DefaultMismatch,
+            object: ObjectRef::column(table, column),
+            documented: documented_default,
+            live: live_default,
+            source: documented.map(|c| c.source.clone()),
+        })
+    }
+
+    /// Functions, triggers and extensions.
+    fn routine_item(&self, change: &Change) -> Option<DriftItem> {
+        let item = match change {
+            Change::CreateFunction { function } => DriftItem {
                 kind: DriftKind::MissingFunction,
-                object: function.signature.clone(),
+                object: ObjectRef::function(&function.signature),
                 documented: Some(function.signature.clone()),
                 live: None,
                 source: Some(function.source.clone()),
-            }),
-            Change::DropFunction { function } => self.push(DriftItem {
+            },
+            Change::DropFunction { function } => DriftItem {
                 kind: DriftKind::UndocumentedFunction,
-                object: function.signature.clone(),
+                object: ObjectRef::function(&function.signature),
                 documented: None,
                 live: Some(function.signature.clone()),
                 source: None,
-            }),
-            Change::CreateTrigger { table, trigger } => self.push(DriftItem {
+            },
+            Change::CreateTrigger { table, trigger } => DriftItem {
                 kind: DriftKind::MissingTrigger,
-                object: format!("{table}/{}", trigger.name),
-                documented: Some(format!("{} EXECUTE {}()", trigger.timing, trigger.function)),
+                object: ObjectRef::Trigger {
+                    table: TableRef::parse(table),
+                    name: trigger.name.clone(),
+                },
+                documented: Some(trigger_summary(trigger)),
                 live: None,
                 source: self.documented_table(table).map(|t| t.source.clone()),
-            }),
-            Change::DropTrigger { table, name } => self.push(DriftItem {
+            },
+            Change::DropTrigger { table, name } => DriftItem {
                 kind: DriftKind::UndocumentedTrigger,
-                object: format!("{table}/{name}"),
+                object: ObjectRef::Trigger {
+                    table: TableRef::parse(table),
+                    name: name.clone(),
+                },
                 documented: None,
                 live: self
                     .live_table(table)
                     .and_then(|t| t.triggers.iter().find(|x| &x.name == name))
-                    .map(|t| format!("{} EXECUTE {}()", t.timing, t.function)),
+                    .map(trigger_summary),
                 source: None,
-            }),
-            Change::CreateExtension { name, .. } => self.push(DriftItem {
+            },
+            Change::CreateExtension { name, .. } => DriftItem {
                 kind: DriftKind::MissingExtension,
-                object: name.clone(),
+                object: ObjectRef::Extension { name: name.clone() },
                 documented: Some(name.clone()),
                 live: None,
                 source: self
@@ -485,16 +586,164 @@ impl<'a> Grouping<'a> {
                     .extensions
                     .get(name)
                     .map(|e| e.source.clone()),
-            }),
+            },
             // Platforms install extensions of their own; an extension the
-            // documents do not mention is not drift.
-            Change::DropExtension { .. } => {}
-        }
+            // documents do not mention is not drift. Other changes are not
+            // about routines.
+            _ => return None,
+        };
+        Some(item)
     }
 
     fn finish(self) -> Vec<DriftItem> {
         self.items.into_values().collect()
     }
+}
+
+/// The three kinds of drift an object that is replaced rather than
+/// altered can show.
+#[derive(Debug, Clone, Copy)]
+struct ReplaceableKinds {
+    missing: DriftKind,
+    undocumented: DriftKind,
+    differs: DriftKind,
+}
+
+/// Constraints, indexes and policies: named objects of a table that the
+/// diff drops and creates again rather than alters, so a change to one is
+/// a drop and a create under the same name. One trait, so that the drift
+/// of all three is told by the same code.
+trait ReplaceableObject: Sized {
+    /// The kinds when nothing more is known (the live object is gone).
+    const KINDS: ReplaceableKinds;
+
+    /// The kinds for this object; foreign keys have their own.
+    fn drift_kinds(&self) -> ReplaceableKinds {
+        Self::KINDS
+    }
+
+    fn object_name(&self) -> &str;
+
+    /// One line for people: what the object says.
+    fn summary(&self) -> String;
+
+    /// Where the documents say it.
+    fn source(&self) -> &Source;
+
+    /// The object of that name in a live table.
+    fn find_live(table: &Table, name: &str) -> Option<Self>;
+
+    /// How a drift item names the object `name` of `table`.
+    fn object(table: &str, name: &str) -> ObjectRef;
+}
+
+impl ReplaceableObject for Constraint {
+    const KINDS: ReplaceableKinds = ReplaceableKinds {
+        missing: DriftKind::MissingConstraint,
+        undocumented: DriftKind::UndocumentedConstraint,
+        differs: DriftKind::ConstraintDiffers,
+    };
+
+    fn drift_kinds(&self) -> ReplaceableKinds {
+        if self.is_foreign_key() {
+            ReplaceableKinds {
+                missing: DriftKind::MissingForeignKey,
+                undocumented: DriftKind::UndocumentedForeignKey,
+                differs: DriftKind::ForeignKeyDiffers,
+            }
+        } else {
+            Self::KINDS
+        }
+    }
+
+    fn object_name(&self) -> &str {
+        self.name()
+    }
+
+    fn summary(&self) -> String {
+        constraint_summary(self)
+    }
+
+    fn source(&self) -> &Source {
+        constraint_source(self)
+    }
+
+    fn find_live(table: &Table, name: &str) -> Option<Self> {
+        constraints(table).into_iter().find(|c| c.name() == name)
+    }
+
+    fn object(table: &str, name: &str) -> ObjectRef {
+        ObjectRef::Constraint {
+            table: TableRef::parse(table),
+            name: name.to_owned(),
+        }
+    }
+}
+
+impl ReplaceableObject for Index {
+    const KINDS: ReplaceableKinds = ReplaceableKinds {
+        missing: DriftKind::MissingIndex,
+        undocumented: DriftKind::UndocumentedIndex,
+        differs: DriftKind::IndexDiffers,
+    };
+
+    fn object_name(&self) -> &str {
+        &self.name
+    }
+
+    fn summary(&self) -> String {
+        index_summary(self)
+    }
+
+    fn source(&self) -> &Source {
+        &self.source
+    }
+
+    fn find_live(table: &Table, name: &str) -> Option<Self> {
+        table.indexes.iter().find(|i| i.name == name).cloned()
+    }
+
+    fn object(table: &str, name: &str) -> ObjectRef {
+        ObjectRef::Index {
+            table: TableRef::parse(table),
+            name: name.to_owned(),
+        }
+    }
+}
+
+impl ReplaceableObject for Policy {
+    const KINDS: ReplaceableKinds = ReplaceableKinds {
+        missing: DriftKind::MissingPolicy,
+        undocumented: DriftKind::UndocumentedPolicy,
+        differs: DriftKind::PolicyDiffers,
+    };
+
+    fn object_name(&self) -> &str {
+        &self.name
+    }
+
+    fn summary(&self) -> String {
+        policy_summary(self)
+    }
+
+    fn source(&self) -> &Source {
+        &self.source
+    }
+
+    fn find_live(table: &Table, name: &str) -> Option<Self> {
+        table.policies.iter().find(|p| p.name == name).cloned()
+    }
+
+    fn object(table: &str, name: &str) -> ObjectRef {
+        ObjectRef::Policy {
+            table: TableRef::parse(table),
+            name: name.to_owned(),
+        }
+    }
+}
+
+fn trigger_summary(trigger: &Trigger) -> String {
+    format!("{} EXECUTE {}()", trigger.timing, trigger.function)
 }
 
 fn column_summary(column: &Column) -> String {
@@ -586,4 +835,90 @@ fn policy_summary(policy: &Policy) -> String {
         out.push_str(&format!(" WITH CHECK ({check})"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diff::{DiffOptions, diff_with};
+    use crate::model::{Documentation, PgType};
+
+    /// A table outside `public`, keyed `other.widgets` as introspection
+    /// keys it.
+    fn other_widgets(columns: &[&str]) -> Table {
+        let mut table = Table::new(
+            "other.widgets",
+            Documentation::Full,
+            Source::new("database", 0),
+        );
+        for column in columns {
+            table.columns.push(Column::new(
+                *column,
+                PgType::Text,
+                Source::new("database", 0),
+            ));
+        }
+        table
+    }
+
+    fn schema_of(tables: Vec<Table>) -> Schema {
+        let mut schema = Schema::default();
+        for table in tables {
+            schema.tables.insert(table.name.clone(), table);
+        }
+        schema
+    }
+
+    fn items(live: &Schema, documented: &Schema) -> Vec<DriftItem> {
+        let changes = diff_with(live, documented, &DiffOptions::live(false));
+        drift_items(&changes, live, documented)
+    }
+
+    #[test]
+    fn an_undocumented_table_outside_public_groups_under_its_own_name() {
+        let live = schema_of(vec![other_widgets(&["id"])]);
+        let items = items(&live, &Schema::default());
+        assert_eq!(items.len(), 1, "{items:?}");
+        let item = &items[0];
+        assert_eq!(item.kind, DriftKind::UndocumentedTable);
+        assert_eq!(
+            item.object,
+            ObjectRef::Table(TableRef {
+                schema: Some("other".to_owned()),
+                table: "widgets".to_owned(),
+            })
+        );
+        assert_eq!(item.table(), "other.widgets");
+        assert_eq!(item.object.to_string(), "other.widgets");
+        let json = serde_json::to_value(item).unwrap();
+        assert_eq!(json["object"], "other.widgets");
+    }
+
+    #[test]
+    fn a_column_of_a_table_outside_public_groups_under_its_table() {
+        let live = schema_of(vec![other_widgets(&["id", "extra"])]);
+        let documented = schema_of(vec![other_widgets(&["id"])]);
+        let items = items(&live, &documented);
+        assert_eq!(items.len(), 1, "{items:?}");
+        assert_eq!(items[0].kind, DriftKind::UndocumentedColumn);
+        assert_eq!(items[0].object.to_string(), "other.widgets.extra");
+        assert_eq!(items[0].table(), "other.widgets");
+    }
+
+    #[test]
+    fn objects_are_written_as_before() {
+        assert_eq!(ObjectRef::table("users").to_string(), "users");
+        assert_eq!(
+            ObjectRef::column("users", "email").to_string(),
+            "users.email"
+        );
+        assert_eq!(
+            Index::object("users", "idx_users_email").to_string(),
+            "users/idx_users_email"
+        );
+        let function = ObjectRef::function("set_updated_at(uuid, text)");
+        assert_eq!(function.to_string(), "set_updated_at(uuid, text)");
+        assert_eq!(ObjectRef::function("now()").to_string(), "now()");
+        assert_eq!(function.table_ref(), None);
+    }
 }

@@ -12,7 +12,7 @@ pub mod report;
 
 use crate::model::{
     CheckConstraint, Column, ForeignKey, Function, Index, PgType, Policy, PrimaryKey,
-    ReferentialAction, Schema, Table, Trigger, UniqueConstraint,
+    ReferentialAction, Schema, Table, TableRef, Trigger, UniqueConstraint,
 };
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -112,33 +112,68 @@ impl Constraint {
         name.as_deref().unwrap_or("")
     }
 
-    /// What the constraint means, without where it was written.
-    fn meaning(&self, options: &DiffOptions) -> String {
+    /// What the constraint means, without where it was written: two
+    /// constraints of one name with equal meanings are the same constraint.
+    fn meaning<'a>(&'a self, options: &DiffOptions) -> ConstraintMeaning<'a> {
         match self {
-            Constraint::PrimaryKey(c) => format!("pk {:?}", c.columns),
-            Constraint::Unique(c) => format!("unique {:?}", c.columns),
-            Constraint::Check(c) => format!("check {}", options.expression(&c.expression)),
+            Constraint::PrimaryKey(c) => ConstraintMeaning::PrimaryKey {
+                columns: &c.columns,
+            },
+            Constraint::Unique(c) => ConstraintMeaning::Unique {
+                columns: &c.columns,
+            },
+            Constraint::Check(c) => ConstraintMeaning::Check {
+                expression: options.expression(&c.expression),
+            },
             Constraint::ForeignKey(c) => {
                 let action = |a: Option<ReferentialAction>| match (options.spelling, a) {
                     // An FK without ON DELETE does NO ACTION.
                     (Spelling::Canonical, Some(ReferentialAction::NoAction)) => None,
                     (_, a) => a,
                 };
-                format!(
-                    "fk {:?} {} {:?} {:?} {:?}",
-                    c.columns,
-                    c.references,
-                    c.referenced_columns,
-                    action(c.on_delete),
-                    action(c.on_update)
-                )
+                ConstraintMeaning::ForeignKey {
+                    columns: &c.columns,
+                    references: &c.references,
+                    referenced_columns: &c.referenced_columns,
+                    on_delete: action(c.on_delete),
+                    on_update: action(c.on_update),
+                }
             }
         }
+    }
+
+    /// Whether `other` has this constraint's name and meaning, so that
+    /// neither needs to be dropped or added.
+    fn same_as(&self, other: &Constraint, options: &DiffOptions) -> bool {
+        self.name() == other.name() && self.meaning(options) == other.meaning(options)
     }
 
     pub fn is_foreign_key(&self) -> bool {
         matches!(self, Constraint::ForeignKey(_))
     }
+}
+
+/// What a constraint means, compared as a whole: the columns, the check
+/// expression in the spelling the options ask for, or where an FK points
+/// and what it does.
+#[derive(Debug, PartialEq, Eq)]
+enum ConstraintMeaning<'a> {
+    PrimaryKey {
+        columns: &'a [String],
+    },
+    Unique {
+        columns: &'a [String],
+    },
+    Check {
+        expression: String,
+    },
+    ForeignKey {
+        columns: &'a [String],
+        references: &'a TableRef,
+        referenced_columns: &'a [String],
+        on_delete: Option<ReferentialAction>,
+        on_update: Option<ReferentialAction>,
+    },
 }
 
 /// All constraints of a table, primary key first.
@@ -364,22 +399,9 @@ pub fn diff(old: &Schema, new: &Schema) -> Vec<Change> {
 
 /// The changes that turn `old` into `new`, compared as `options` say.
 pub fn diff_with(old: &Schema, new: &Schema, options: &DiffOptions) -> Vec<Change> {
+    let tables = TablePairs::new(old, new);
+    let (old_functions, new_functions) = (options.functions(old), options.functions(new));
     let mut out = Vec::new();
-    let kept: Vec<(&Table, &Table)> = old
-        .tables
-        .values()
-        .filter_map(|o| new.tables.get(&o.name).map(|n| (o, n)))
-        .collect();
-    let created: Vec<&Table> = new
-        .tables
-        .values()
-        .filter(|t| !old.tables.contains_key(&t.name))
-        .collect();
-    let dropped: Vec<&Table> = old
-        .tables
-        .values()
-        .filter(|t| !new.tables.contains_key(&t.name))
-        .collect();
 
     // Extensions first: types and functions in what follows may need them.
     for (name, extension) in &new.extensions {
@@ -393,7 +415,92 @@ pub fn diff_with(old: &Schema, new: &Schema, options: &DiffOptions) -> Vec<Chang
 
     // Remove what goes away or changes on tables that stay, foreign keys
     // first so that nothing still depends on what follows.
-    for (o, n) in &kept {
+    drop_triggers_and_policies(&tables.kept, options, &mut out);
+    let dropped_constraints =
+        missing_constraints(tables.kept.iter().map(|(o, n)| (*o, *n)), options);
+    for (table, constraint) in dropped_constraints.in_drop_order() {
+        out.push(Change::DropConstraint {
+            table,
+            name: constraint.name().to_owned(),
+        });
+    }
+    drop_indexes(&tables.kept, options, &mut out);
+    for function in functions_missing_from(&old_functions, &new_functions, options) {
+        out.push(Change::DropFunction { function });
+    }
+    drop_tables(&tables.dropped, &mut out);
+    change_columns(&tables.kept, options, &mut out);
+    let late_foreign_keys = create_tables(&tables, &mut out);
+
+    // New columns and constraints on tables that stay.
+    add_columns(&tables.kept, &mut out);
+    let added_constraints = missing_constraints(tables.kept.iter().map(|(o, n)| (*n, *o)), options);
+    for (table, constraint) in added_constraints.in_add_order() {
+        out.push(Change::AddConstraint { table, constraint });
+    }
+    out.extend(late_foreign_keys);
+
+    // Indexes, functions, triggers.
+    create_indexes(old, new, options, &mut out);
+    for function in functions_missing_from(&new_functions, &old_functions, options) {
+        out.push(Change::CreateFunction { function });
+    }
+    create_triggers(old, new, &mut out);
+
+    // Comments: the database carries the documentation.
+    if options.compare_comments {
+        comment_changes(old, new, &mut out);
+    }
+    rls_and_policy_changes(old, new, options, &mut out);
+
+    for name in old.extensions.keys() {
+        if !new.extensions.contains_key(name) {
+            out.push(Change::DropExtension { name: name.clone() });
+        }
+    }
+    out
+}
+
+/// The tables of two schemas, matched by name.
+struct TablePairs<'a> {
+    /// In both, as (old, new).
+    kept: Vec<(&'a Table, &'a Table)>,
+    /// Only in the new schema.
+    created: Vec<&'a Table>,
+    /// Only in the old schema.
+    dropped: Vec<&'a Table>,
+}
+
+impl<'a> TablePairs<'a> {
+    fn new(old: &'a Schema, new: &'a Schema) -> Self {
+        TablePairs {
+            kept: old
+                .tables
+                .values()
+                .filter_map(|o| new.tables.get(&o.name).map(|n| (o, n)))
+                .collect(),
+            created: new
+                .tables
+                .values()
+                .filter(|t| !old.tables.contains_key(&t.name))
+                .collect(),
+            dropped: old
+                .tables
+                .values()
+                .filter(|t| !new.tables.contains_key(&t.name))
+                .collect(),
+        }
+    }
+}
+
+/// Triggers and policies of tables that stay which the new schema lacks,
+/// table by table.
+fn drop_triggers_and_policies(
+    kept: &[(&Table, &Table)],
+    options: &DiffOptions,
+    out: &mut Vec<Change>,
+) {
+    for (o, n) in kept {
         for trigger in &o.triggers {
             if !n.triggers.contains(trigger) {
                 out.push(Change::DropTrigger {
@@ -411,27 +518,55 @@ pub fn diff_with(old: &Schema, new: &Schema, options: &DiffOptions) -> Vec<Chang
             }
         }
     }
-    for foreign_keys_pass in [true, false] {
-        for (o, n) in &kept {
-            let new_constraints = constraints(n);
-            for constraint in constraints(o) {
-                if constraint.is_foreign_key() != foreign_keys_pass {
-                    continue;
-                }
-                let survives = new_constraints.iter().any(|c| {
-                    c.name() == constraint.name()
-                        && c.meaning(options) == constraint.meaning(options)
-                });
-                if !survives {
-                    out.push(Change::DropConstraint {
-                        table: o.name.clone(),
-                        name: constraint.name().to_owned(),
-                    });
-                }
+}
+
+/// Constraints that one side of a table pair has and the other lacks, as
+/// (table, constraint), foreign keys kept apart from the rest because they
+/// go first when dropped and last when added.
+struct MissingConstraints {
+    foreign_keys: Vec<(String, Constraint)>,
+    others: Vec<(String, Constraint)>,
+}
+
+impl MissingConstraints {
+    fn in_drop_order(self) -> impl Iterator<Item = (String, Constraint)> {
+        self.foreign_keys.into_iter().chain(self.others)
+    }
+
+    fn in_add_order(self) -> impl Iterator<Item = (String, Constraint)> {
+        self.others.into_iter().chain(self.foreign_keys)
+    }
+}
+
+/// For each (from, to) pair, the constraints of `from` that `to` does not
+/// have under the same name and meaning.
+fn missing_constraints<'a>(
+    pairs: impl Iterator<Item = (&'a Table, &'a Table)>,
+    options: &DiffOptions,
+) -> MissingConstraints {
+    let mut missing = MissingConstraints {
+        foreign_keys: Vec::new(),
+        others: Vec::new(),
+    };
+    for (from, to) in pairs {
+        let theirs = constraints(to);
+        for constraint in constraints(from) {
+            if theirs.iter().any(|c| c.same_as(&constraint, options)) {
+                continue;
             }
+            let list = if constraint.is_foreign_key() {
+                &mut missing.foreign_keys
+            } else {
+                &mut missing.others
+            };
+            list.push((from.name.clone(), constraint));
         }
     }
-    for (o, n) in &kept {
+    missing
+}
+
+fn drop_indexes(kept: &[(&Table, &Table)], options: &DiffOptions, out: &mut Vec<Change>) {
+    for (o, n) in kept {
         for index in &o.indexes {
             if !n.indexes.iter().any(|i| options.same_index(i, index)) {
                 out.push(Change::DropIndex {
@@ -441,21 +576,28 @@ pub fn diff_with(old: &Schema, new: &Schema, options: &DiffOptions) -> Vec<Chang
             }
         }
     }
-    let (old_functions, new_functions) = (options.functions(old), options.functions(new));
-    for (signature, function) in &old_functions {
-        if new_functions
-            .get(signature)
-            .is_none_or(|f| !options.same_function_body(f, function))
-        {
-            out.push(Change::DropFunction {
-                function: (*function).clone(),
-            });
-        }
-    }
+}
 
-    // Drop tables in reverse creation order; FKs that close a cycle among
-    // them are dropped first.
-    let (drop_order, cyclic) = order::creation_order(&dropped);
+/// Functions of `from` that `to` lacks or has with another body: dropped
+/// when `from` is the old schema, created when it is the new one.
+fn functions_missing_from(
+    from: &BTreeMap<String, &Function>,
+    to: &BTreeMap<String, &Function>,
+    options: &DiffOptions,
+) -> Vec<Function> {
+    from.iter()
+        .filter(|(signature, function)| {
+            to.get(*signature)
+                .is_none_or(|f| !options.same_function_body(f, function))
+        })
+        .map(|(_, function)| (*function).clone())
+        .collect()
+}
+
+/// Drops tables in reverse creation order; FKs that close a cycle among
+/// them are dropped first.
+fn drop_tables(dropped: &[&Table], out: &mut Vec<Change>) {
+    let (drop_order, cyclic) = order::creation_order(dropped);
     for (table, name) in &cyclic {
         out.push(Change::DropConstraint {
             table: table.clone(),
@@ -467,9 +609,11 @@ pub fn diff_with(old: &Schema, new: &Schema, options: &DiffOptions) -> Vec<Chang
             table: table.name.clone(),
         });
     }
+}
 
-    // Column changes on tables that stay.
-    for (o, n) in &kept {
+/// Column drops and alterations on tables that stay.
+fn change_columns(kept: &[(&Table, &Table)], options: &DiffOptions, out: &mut Vec<Change>) {
+    for (o, n) in kept {
         for column in &o.columns {
             if n.column(&column.name).is_none() {
                 out.push(Change::DropColumn {
@@ -482,16 +626,19 @@ pub fn diff_with(old: &Schema, new: &Schema, options: &DiffOptions) -> Vec<Chang
             let Some(old_column) = o.column(&new_column.name) else {
                 continue;
             };
-            alter_column(&n.name, old_column, new_column, options, &mut out);
+            alter_column(&n.name, old_column, new_column, options, out);
         }
     }
+}
 
-    // Create tables in dependency order. FKs to tables that exist by then
-    // are written inline; the rest are added once every table exists.
-    let existing: BTreeSet<&str> = kept.iter().map(|(o, _)| o.name.as_str()).collect();
-    let (create_order, cyclic) = order::creation_order(&created);
+/// Creates tables in dependency order. FKs to tables that exist by then
+/// are written inline; the rest are returned, to be added once every table
+/// exists.
+fn create_tables(tables: &TablePairs<'_>, out: &mut Vec<Change>) -> Vec<Change> {
+    let existing: BTreeSet<&str> = tables.kept.iter().map(|(o, _)| o.name.as_str()).collect();
+    let (create_order, cyclic) = order::creation_order(&tables.created);
     let mut late_foreign_keys = Vec::new();
-    let mut available: BTreeSet<&str> = existing.clone();
+    let mut available: BTreeSet<&str> = existing;
     for table in create_order {
         let mut inline = table.clone();
         inline.indexes.clear();
@@ -517,9 +664,11 @@ pub fn diff_with(old: &Schema, new: &Schema, options: &DiffOptions) -> Vec<Chang
             table: Box::new(inline),
         });
     }
+    late_foreign_keys
+}
 
-    // New columns and constraints on tables that stay.
-    for (o, n) in &kept {
+fn add_columns(kept: &[(&Table, &Table)], out: &mut Vec<Change>) {
+    for (o, n) in kept {
         for column in &n.columns {
             if o.column(&column.name).is_none() {
                 out.push(Change::AddColumn {
@@ -529,29 +678,11 @@ pub fn diff_with(old: &Schema, new: &Schema, options: &DiffOptions) -> Vec<Chang
             }
         }
     }
-    for foreign_keys_pass in [false, true] {
-        for (o, n) in &kept {
-            let old_constraints = constraints(o);
-            for constraint in constraints(n) {
-                if constraint.is_foreign_key() != foreign_keys_pass {
-                    continue;
-                }
-                let existed = old_constraints.iter().any(|c| {
-                    c.name() == constraint.name()
-                        && c.meaning(options) == constraint.meaning(options)
-                });
-                if !existed {
-                    out.push(Change::AddConstraint {
-                        table: n.name.clone(),
-                        constraint,
-                    });
-                }
-            }
-        }
-    }
-    out.extend(late_foreign_keys);
+}
 
-    // Indexes, functions, triggers.
+/// Indexes of the new schema's tables, created or kept, that the old
+/// table lacks.
+fn create_indexes(old: &Schema, new: &Schema, options: &DiffOptions, out: &mut Vec<Change>) {
     for table in new.tables.values() {
         let old_table = old.tables.get(&table.name);
         for index in &table.indexes {
@@ -563,16 +694,9 @@ pub fn diff_with(old: &Schema, new: &Schema, options: &DiffOptions) -> Vec<Chang
             }
         }
     }
-    for (signature, function) in &new_functions {
-        if old_functions
-            .get(signature)
-            .is_none_or(|f| !options.same_function_body(f, function))
-        {
-            out.push(Change::CreateFunction {
-                function: (*function).clone(),
-            });
-        }
-    }
+}
+
+fn create_triggers(old: &Schema, new: &Schema, out: &mut Vec<Change>) {
     for table in new.tables.values() {
         let old_table = old.tables.get(&table.name);
         for trigger in &table.triggers {
@@ -584,9 +708,11 @@ pub fn diff_with(old: &Schema, new: &Schema, options: &DiffOptions) -> Vec<Chang
             }
         }
     }
+}
 
-    // Comments: the database carries the documentation.
-    for table in new.tables.values().filter(|_| options.compare_comments) {
+/// Table and column comments of the new schema that differ from the old.
+fn comment_changes(old: &Schema, new: &Schema, out: &mut Vec<Change>) {
+    for table in new.tables.values() {
         let old_table = old.tables.get(&table.name);
         let comment = table.meta.purpose.clone();
         let old_comment = old_table.and_then(|o| o.meta.purpose.clone());
@@ -610,8 +736,15 @@ pub fn diff_with(old: &Schema, new: &Schema, options: &DiffOptions) -> Vec<Chang
             }
         }
     }
+}
 
-    // Row Level Security and policies.
+/// Row Level Security switched on or off, and new policies.
+fn rls_and_policy_changes(
+    old: &Schema,
+    new: &Schema,
+    options: &DiffOptions,
+    out: &mut Vec<Change>,
+) {
     for table in new.tables.values() {
         let old_table = old.tables.get(&table.name);
         let was_enabled = old_table.is_some_and(|o| o.rls_enabled);
@@ -635,13 +768,6 @@ pub fn diff_with(old: &Schema, new: &Schema, options: &DiffOptions) -> Vec<Chang
             }
         }
     }
-
-    for name in old.extensions.keys() {
-        if !new.extensions.contains_key(name) {
-            out.push(Change::DropExtension { name: name.clone() });
-        }
-    }
-    out
 }
 
 /// Type, nullability and default of one column. A default is dropped before

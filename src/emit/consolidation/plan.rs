@@ -13,7 +13,7 @@ use super::detect::{
     Detection, Evidence, Intent, SignalKind, column_shape, jaccard, module_prefixes, round2,
 };
 use super::mapping::{ColumnMapping, map_columns};
-use super::sql::{SqlStep, build_sql};
+use super::sql::{MergeTables, SqlInput, SqlStep, build_sql};
 use super::{Definition, Definitions};
 use crate::model::{Column, DefinitionKind, Documentation, Schema, Source, Table, inflect};
 use serde::Serialize;
@@ -570,7 +570,17 @@ fn plan_step(input: &StepInput<'_>, name: &str) -> Option<Step> {
         sql: None,
     };
     if step.action == Action::Merge {
-        match build_sql(&input.sql_input(), &mut step) {
+        let outcome = build_sql(
+            &input.sql_input(),
+            &MergeTables {
+                table: &step.table,
+                canonical: &step.into,
+                mapping: step.mapping.as_ref(),
+            },
+        );
+        step.risks.preconditions.extend(outcome.preconditions);
+        step.risks.changes.extend(outcome.changes);
+        match outcome.sql {
             Ok(sql) => step.sql = Some(sql),
             Err(blockers) => {
                 step.action = Action::Blocked;
@@ -584,17 +594,9 @@ fn plan_step(input: &StepInput<'_>, name: &str) -> Option<Step> {
     Some(step)
 }
 
-/// The SQL side needs the step input; this keeps its fields private.
-pub(super) struct SqlInput<'a> {
-    pub realized: &'a Schema,
-    pub canonical_columns: &'a [Column],
-    pub merged: &'a BTreeSet<String>,
-    pub members: &'a [String],
-    pub options: &'a ConsolidationOptions,
-}
-
 impl<'a> StepInput<'a> {
-    pub(super) fn sql_input(&self) -> SqlInput<'a> {
+    /// The part of the step input the SQL side reads.
+    fn sql_input(&self) -> SqlInput<'a> {
         SqlInput {
             realized: self.realized,
             canonical_columns: self.canonical_columns,
