@@ -5,13 +5,14 @@
 //! write only the change. Existing files are never rewritten, and a checksum
 //! file with line-ending-normalised hashes detects edited migrations.
 
-use super::sql::{ChangeSummary, Direction, SCHEMA_TITLE, Script, prelude, render_script, retitle};
-use super::{EmitContext, OutputFile, TemplateError, Templates};
+use super::sql::{
+    ChangeSummary, Direction, SCHEMA_TITLE, Script, initial_script, prelude, render_script, retitle,
+};
+use super::{EmitContext, OutputFile, TemplateError};
 use crate::diag::{Code, Diagnostic, Span};
 use crate::diff::{Change, diff};
 use crate::model::Schema;
 use crate::model::stages::Realized;
-use crate::settings::Target;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
@@ -337,7 +338,9 @@ pub fn plan(
                     .map(|text| (text, summary.clone()))
             })? {
             Some(reused) => reused,
-            None => render_up(base, current, &up_title, target, templates)?,
+            // An overridden script template may print the title anywhere:
+            // the script is rendered again under the migration's title.
+            None => initial_script(current, &up_title, target, templates)?,
         },
         Some(_) => {
             let up = diff(base, current);
@@ -396,31 +399,11 @@ pub fn plan(
     })
 }
 
-/// A first migration rendered from its changes, when an overridden script
-/// template keeps the schema script from being reused.
-fn render_up(
-    base: &Realized,
-    current: &Realized,
-    title: &str,
-    target: Target,
-    templates: &Templates,
-) -> Result<(String, ChangeSummary), MigrationError> {
-    let up = diff(base, current);
-    let text = render_script(
-        &Script {
-            title,
-            changes: &up,
-            prelude: prelude(target, templates, Direction::Up)?,
-            epilogue: None,
-        },
-        templates,
-    )?;
-    Ok((text, ChangeSummary::of(up)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::emit::Templates;
+    use crate::settings::Target;
 
     #[test]
     fn hashes_ignore_line_endings() {
@@ -493,8 +476,7 @@ mod tests {
             let project = Project::from_text("doc.md", doc, &settings);
             let context = EmitContext::new(&project, &templates);
             let reused = written(plan(&context, &Existing::default(), &request).unwrap());
-            let (rendered, _) = render_up(
-                &Realized::default(),
+            let (rendered, _) = initial_script(
                 project.realized(),
                 "20260101000000_init (up)",
                 target,
