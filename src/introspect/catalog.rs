@@ -24,8 +24,8 @@ pub type QueryError = (&'static str, sqlx::Error);
 // Comments come from joins on pg_description rather than obj_description()
 // and col_description(), which run a query per row.
 const TABLES: &str = "
-SELECT n.nspname::text, c.relname::text, c.relrowsecurity, c.relforcerowsecurity,
-       dsc.description
+SELECT n.nspname::text AS schema_name, c.relname::text AS table_name,
+       c.relrowsecurity AS rls_enabled, dsc.description AS comment
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_description dsc
@@ -37,14 +37,15 @@ WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
 ORDER BY 1, 2";
 
 const COLUMNS: &str = "
-SELECT n.nspname::text, c.relname::text, a.attnum, a.attname::text,
-       format_type(a.atttypid, a.atttypmod), a.attnotnull,
+SELECT n.nspname::text AS schema_name, c.relname::text AS table_name,
+       a.attnum AS column_number, a.attname::text AS column_name,
+       format_type(a.atttypid, a.atttypmod) AS column_type, a.attnotnull AS not_null,
        -- A default cannot refer to columns, so it deparses without opening
        -- the table (relid 0), which is several times faster; a generated
        -- column's expression can, so it gets the table.
        CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, 0)
-            ELSE pg_get_expr(d.adbin, d.adrelid) END,
-       dsc.description
+            ELSE pg_get_expr(d.adbin, d.adrelid) END AS default_expression,
+       dsc.description AS comment
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -59,16 +60,18 @@ ORDER BY a.attrelid, a.attnum";
 /// columns query, without a subquery per constraint; only an FK to a table
 /// outside the compared schemas (`auth.users`) has its names looked up here.
 const CONSTRAINTS: &str = "
-SELECT n.nspname::text, c.relname::text, con.conname::text, con.contype::text,
-       pg_get_expr(con.conbin, con.conrelid, true),
-       con.conkey, fn.nspname::text, fc.relname::text, con.confkey,
+SELECT n.nspname::text AS schema_name, c.relname::text AS table_name,
+       con.conname::text AS constraint_name, con.contype::text AS constraint_type,
+       pg_get_expr(con.conbin, con.conrelid, true) AS check_expression,
+       con.conkey AS column_numbers, fn.nspname::text AS referenced_schema,
+       fc.relname::text AS referenced_table, con.confkey AS referenced_column_numbers,
        CASE WHEN con.contype = 'f' AND NOT fn.nspname = ANY($1) THEN
          ARRAY(SELECT a.attname::text
                FROM unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord)
                JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum
                ORDER BY k.ord)
-       END,
-       con.confdeltype::text, con.confupdtype::text
+       END AS referenced_column_names,
+       con.confdeltype::text AS on_delete, con.confupdtype::text AS on_update
 FROM pg_constraint con
 JOIN pg_class c ON c.oid = con.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -82,11 +85,14 @@ WHERE con.contype IN ('p', 'u', 'f', 'c') AND n.nspname = ANY($1)";
 /// through `pg_get_indexdef(oid, k, true)`.
 /// A non-default operator class is schema-qualified.
 const INDEXES: &str = "
-SELECT n.nspname::text, t.relname::text, i.relname::text, am.amname::text, ix.indisunique,
-       k.attnum,
-       CASE WHEN k.attnum = 0 THEN pg_get_indexdef(ix.indexrelid, k.ord::int, true) END,
-       (ix.indoption[k.ord - 1] & 1) = 1,
+SELECT n.nspname::text AS schema_name, t.relname::text AS table_name,
+       i.relname::text AS index_name, am.amname::text AS access_method,
+       ix.indisunique AS is_unique, k.attnum AS column_number,
+       CASE WHEN k.attnum = 0 THEN pg_get_indexdef(ix.indexrelid, k.ord::int, true) END
+         AS expression,
+       (ix.indoption[k.ord - 1] & 1) = 1 AS is_descending,
        CASE WHEN oc.opcdefault THEN '' ELSE ocn.nspname || '.' || oc.opcname END
+         AS operator_class
 FROM pg_index ix
 JOIN pg_class i ON i.oid = ix.indexrelid
 JOIN pg_class t ON t.oid = ix.indrelid
@@ -102,15 +108,17 @@ WHERE n.nspname = ANY($1) AND t.relkind IN ('r', 'p') AND k.ord <= ix.indnkeyatt
 ORDER BY ix.indexrelid, k.ord";
 
 const POLICIES: &str = "
-SELECT schemaname::text, tablename::text, policyname::text, permissive, roles::text[], cmd,
-       qual, with_check
+SELECT schemaname::text AS schema_name, tablename::text AS table_name,
+       policyname::text AS policy_name, permissive, roles::text[] AS roles, cmd AS command,
+       qual AS using_expression, with_check
 FROM pg_policies
 WHERE schemaname = ANY($1)
 ORDER BY 1, 2, 3";
 
 const TRIGGERS: &str = "
-SELECT n.nspname::text, c.relname::text, t.tgname::text, t.tgtype::int4,
-       pn.nspname::text, p.proname::text
+SELECT n.nspname::text AS schema_name, c.relname::text AS table_name,
+       t.tgname::text AS trigger_name, t.tgtype::int4 AS trigger_type,
+       pn.nspname::text AS function_schema, p.proname::text AS function_name
 FROM pg_trigger t
 JOIN pg_class c ON c.oid = t.tgrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -123,18 +131,18 @@ ORDER BY 1, 2, 3";
 /// Bodies are not compared (the documents keep them verbatim, PostgreSQL
 /// reformats them); the argument types identify a function.
 const FUNCTIONS: &str = "
-SELECT n.nspname::text, p.proname::text,
+SELECT p.proname::text AS function_name,
        ARRAY(SELECT format_type(t, NULL) FROM unnest(p.proargtypes) WITH ORDINALITY AS a(t, ord)
-             ORDER BY a.ord)
+             ORDER BY a.ord) AS argument_types
 FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname = ANY($1) AND p.prokind = 'f'
   AND NOT EXISTS (SELECT 1 FROM pg_depend d
                   WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
-ORDER BY 1, 2";
+ORDER BY n.nspname, p.proname";
 
 const EXTENSIONS: &str = "
-SELECT e.extname::text, n.nspname::text
+SELECT e.extname::text AS extension_name, n.nspname::text AS schema_name
 FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
 WHERE e.extname <> 'plpgsql'
 ORDER BY 1";
@@ -165,55 +173,99 @@ pub async fn begin_read_only(
     Ok(transaction)
 }
 
-type TableRow = (String, String, bool, bool, Option<String>);
-type ColumnRow = (
-    String,
-    String,
-    i16,
-    String,
-    String,
-    bool,
-    Option<String>,
-    Option<String>,
-);
-type ConstraintRow = (
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<Vec<i16>>,
-    Option<String>,
-    Option<String>,
-    Option<Vec<i16>>,
-    Option<Vec<String>>,
-    String,
-    String,
-);
-type IndexRow = (
-    String,
-    String,
-    String,
-    String,
-    bool,
-    i16,
-    Option<String>,
-    bool,
-    String,
-);
-type PolicyRow = (
-    String,
-    String,
-    String,
-    String,
-    Vec<String>,
-    String,
-    Option<String>,
-    Option<String>,
-);
-type TriggerRow = (String, String, String, i32, String, String);
-type FunctionRow = (String, String, Vec<String>);
-type ExtensionRow = (String, String);
+// One struct per query, its fields named as the query's columns: sqlx
+// decodes them by name, so a column added to a query cannot shift the rest.
+
+#[derive(sqlx::FromRow)]
+struct TableRow {
+    schema_name: String,
+    table_name: String,
+    rls_enabled: bool,
+    comment: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ColumnRow {
+    schema_name: String,
+    table_name: String,
+    column_number: i16,
+    column_name: String,
+    column_type: String,
+    not_null: bool,
+    default_expression: Option<String>,
+    comment: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ConstraintRow {
+    schema_name: String,
+    table_name: String,
+    constraint_name: String,
+    /// `p`, `u`, `f` or `c`.
+    constraint_type: String,
+    check_expression: Option<String>,
+    column_numbers: Option<Vec<i16>>,
+    referenced_schema: Option<String>,
+    referenced_table: Option<String>,
+    referenced_column_numbers: Option<Vec<i16>>,
+    /// Only for an FK to a table outside the compared schemas.
+    referenced_column_names: Option<Vec<String>>,
+    /// `pg_constraint.confdeltype`'s letter.
+    on_delete: String,
+    on_update: String,
+}
+
+/// One key column of one index.
+#[derive(sqlx::FromRow)]
+struct IndexRow {
+    schema_name: String,
+    table_name: String,
+    index_name: String,
+    access_method: String,
+    is_unique: bool,
+    /// 0 for an expression column.
+    column_number: i16,
+    expression: Option<String>,
+    is_descending: bool,
+    /// Empty for the type's default class.
+    operator_class: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct PolicyRow {
+    schema_name: String,
+    table_name: String,
+    policy_name: String,
+    /// `PERMISSIVE` or `RESTRICTIVE`.
+    permissive: String,
+    roles: Vec<String>,
+    command: String,
+    using_expression: Option<String>,
+    with_check: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct TriggerRow {
+    schema_name: String,
+    table_name: String,
+    trigger_name: String,
+    /// `pg_trigger.tgtype`'s bits.
+    trigger_type: i32,
+    function_schema: String,
+    function_name: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct FunctionRow {
+    function_name: String,
+    argument_types: Vec<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ExtensionRow {
+    extension_name: String,
+    schema_name: String,
+}
 
 /// Every row the queries return, before assembly.
 #[derive(Default)]
@@ -332,27 +384,46 @@ pub async fn read_schema(
 /// Builds the model from the rows.
 pub(super) fn assemble(rows: Rows, options: &IntrospectOptions) -> Schema {
     let mut builder = Builder::new(options);
-    for (schema, name, rls, force, comment) in rows.tables {
-        builder.table(&schema, &name, rls, force, comment);
+    for row in rows.tables {
+        builder.table(row);
     }
-    // Column names by table and number, for constraints and indexes.
-    let mut names: HashMap<(String, String), HashMap<i16, String>> = HashMap::new();
-    for (schema, table, number, name, ty, not_null, default, comment) in rows.columns {
-        names
-            .entry((schema.clone(), table.clone()))
-            .or_default()
-            .insert(number, name.clone());
-        if let Some(t) = builder.get(&schema, &table) {
-            let mut column = Column::new(name, PgType::parse(&ty), live_source());
-            column.nullable = !not_null;
-            column.default = default;
-            column.description = comment;
-            t.columns.push(column);
-        }
-    }
+    let names = add_columns(&mut builder, rows.columns);
+    add_constraints(&mut builder, &names, rows.constraints);
+    add_indexes(&mut builder, &names, rows.indexes);
+    add_policies(&mut builder, rows.policies);
+    add_triggers(&mut builder, rows.triggers);
+    let functions: Vec<Function> = rows.functions.into_iter().map(function).collect();
 
-    let named = |schema: &str, table: &str, numbers: &[i16]| -> Vec<String> {
-        let columns = names.get(&(schema.to_owned(), table.to_owned()));
+    let mut schema = builder.finish();
+    for function in functions {
+        schema
+            .functions
+            .insert(function.signature.clone(), function);
+    }
+    for row in rows.extensions {
+        schema.extensions.insert(
+            row.extension_name.clone(),
+            Extension {
+                name: row.extension_name,
+                schema: Some(row.schema_name),
+                source: live_source(),
+            },
+        );
+    }
+    schema
+}
+
+/// Column names by table and number, for constraints and indexes, which
+/// the catalog gives as numbers.
+#[derive(Default)]
+struct ColumnNames {
+    by_table: HashMap<(String, String), HashMap<i16, String>>,
+}
+
+impl ColumnNames {
+    /// The names of `numbers` in a table; `#n` for a number with no name.
+    fn named(&self, schema: &str, table: &str, numbers: &[i16]) -> Vec<String> {
+        let columns = self.by_table.get(&(schema.to_owned(), table.to_owned()));
         numbers
             .iter()
             .map(|n| {
@@ -362,37 +433,64 @@ pub(super) fn assemble(rows: Rows, options: &IntrospectOptions) -> Schema {
                     .unwrap_or_else(|| format!("#{n}"))
             })
             .collect()
-    };
-    let mut constraints = rows.constraints;
+    }
+}
+
+fn add_columns(builder: &mut Builder<'_>, rows: Vec<ColumnRow>) -> ColumnNames {
+    let mut names = ColumnNames::default();
+    for row in rows {
+        names
+            .by_table
+            .entry((row.schema_name.clone(), row.table_name.clone()))
+            .or_default()
+            .insert(row.column_number, row.column_name.clone());
+        if let Some(t) = builder.get(&row.schema_name, &row.table_name) {
+            let mut column = Column::new(
+                row.column_name,
+                PgType::parse(&row.column_type),
+                live_source(),
+            );
+            column.nullable = !row.not_null;
+            column.default = row.default_expression;
+            column.description = row.comment;
+            t.columns.push(column);
+        }
+    }
+    names
+}
+
+fn add_constraints(builder: &mut Builder<'_>, names: &ColumnNames, mut rows: Vec<ConstraintRow>) {
     // Name order, so that what the database has is listed the same way on
     // every run and every server.
-    constraints.sort_by(|a, b| (&a.0, &a.1, &a.2).cmp(&(&b.0, &b.1, &b.2)));
-    for row in constraints {
-        let (
-            schema,
-            table,
-            name,
-            kind,
-            check,
-            numbers,
-            ref_schema,
-            ref_table,
-            ref_numbers,
-            ref_names,
-            del,
-            upd,
-        ) = row;
-        let columns = named(&schema, &table, &numbers.unwrap_or_default());
-        let ref_columns = match (&ref_schema, &ref_table, ref_names) {
+    rows.sort_by(|a, b| {
+        (&a.schema_name, &a.table_name, &a.constraint_name).cmp(&(
+            &b.schema_name,
+            &b.table_name,
+            &b.constraint_name,
+        ))
+    });
+    for row in rows {
+        let columns = names.named(
+            &row.schema_name,
+            &row.table_name,
+            &row.column_numbers.unwrap_or_default(),
+        );
+        let ref_columns = match (
+            &row.referenced_schema,
+            &row.referenced_table,
+            row.referenced_column_names,
+        ) {
             (_, _, Some(names)) => names,
-            (Some(s), Some(t), None) => named(s, t, &ref_numbers.unwrap_or_default()),
+            (Some(s), Some(t), None) => {
+                names.named(s, t, &row.referenced_column_numbers.unwrap_or_default())
+            }
             _ => Vec::new(),
         };
-        let Some(t) = builder.get(&schema, &table) else {
+        let Some(t) = builder.get(&row.schema_name, &row.table_name) else {
             continue;
         };
-        let name = Some(name);
-        match kind.as_str() {
+        let name = Some(row.constraint_name);
+        match row.constraint_type.as_str() {
             "p" => {
                 t.primary_key = Some(PrimaryKey {
                     name,
@@ -408,7 +506,7 @@ pub(super) fn assemble(rows: Rows, options: &IntrospectOptions) -> Schema {
             "c" => t.check_constraints.push(CheckConstraint {
                 name,
                 column: (columns.len() == 1).then(|| columns[0].clone()),
-                expression: check.unwrap_or_default(),
+                expression: row.check_expression.unwrap_or_default(),
                 allowed_values: Vec::new(),
                 source: live_source(),
             }),
@@ -416,52 +514,59 @@ pub(super) fn assemble(rows: Rows, options: &IntrospectOptions) -> Schema {
                 name,
                 columns,
                 references: TableRef {
-                    schema: ref_schema.filter(|s| s != "public"),
-                    table: ref_table.unwrap_or_default(),
+                    schema: row.referenced_schema.filter(|s| s != "public"),
+                    table: row.referenced_table.unwrap_or_default(),
                 },
                 referenced_columns: ref_columns,
-                on_delete: referential_action(&del),
-                on_update: referential_action(&upd),
+                on_delete: referential_action(&row.on_delete),
+                on_update: referential_action(&row.on_update),
                 origin: FkOrigin::Sql,
                 source: live_source(),
             }),
         }
     }
+}
 
-    for (schema, table, name, method, unique, number, expression, descending, class) in rows.indexes
-    {
-        let expression = expression.unwrap_or_else(|| named(&schema, &table, &[number]).remove(0));
-        let Some(t) = builder.get(&schema, &table) else {
+fn add_indexes(builder: &mut Builder<'_>, names: &ColumnNames, rows: Vec<IndexRow>) {
+    for row in rows {
+        let expression = row.expression.unwrap_or_else(|| {
+            names
+                .named(&row.schema_name, &row.table_name, &[row.column_number])
+                .remove(0)
+        });
+        let Some(t) = builder.get(&row.schema_name, &row.table_name) else {
             continue;
         };
         let column = IndexColumn {
             expression,
-            descending,
-            operator_class: (!class.is_empty()).then_some(class),
+            descending: row.is_descending,
+            operator_class: (!row.operator_class.is_empty()).then_some(row.operator_class),
         };
         // Rows come ordered by index and key position: a row continues the
         // last index when it has the same name.
         match t.indexes.last_mut() {
-            Some(index) if index.name == name => index.columns.push(column),
+            Some(index) if index.name == row.index_name => index.columns.push(column),
             _ => t.indexes.push(Index {
-                name,
+                name: row.index_name,
                 columns: vec![column],
                 // An access method we do not model (bloom, say) still shows
                 // up as an index; btree is the closest thing to "some index".
-                method: IndexMethod::parse(&method).unwrap_or(IndexMethod::Btree),
-                unique,
+                method: IndexMethod::parse(&row.access_method).unwrap_or(IndexMethod::Btree),
+                unique: row.is_unique,
                 source: live_source(),
             }),
         }
     }
+}
 
-    for (schema, table, name, permissive, roles, command, using, with_check) in rows.policies {
-        let Some(t) = builder.get(&schema, &table) else {
+fn add_policies(builder: &mut Builder<'_>, rows: Vec<PolicyRow>) {
+    for row in rows {
+        let Some(t) = builder.get(&row.schema_name, &row.table_name) else {
             continue;
         };
         t.policies.push(Policy {
-            name,
-            command: match command.as_str() {
+            name: row.policy_name,
+            command: match row.command.as_str() {
                 "SELECT" => PolicyCommand::Select,
                 "INSERT" => PolicyCommand::Insert,
                 "UPDATE" => PolicyCommand::Update,
@@ -470,63 +575,51 @@ pub(super) fn assemble(rows: Rows, options: &IntrospectOptions) -> Schema {
             },
             // PostgreSQL lists PUBLIC as the role `public`; the model says
             // PUBLIC with no roles.
-            roles: roles.into_iter().filter(|r| r != "public").collect(),
-            permissive: permissive == "PERMISSIVE",
-            using,
-            with_check,
+            roles: row.roles.into_iter().filter(|r| r != "public").collect(),
+            permissive: row.permissive == "PERMISSIVE",
+            using: row.using_expression,
+            with_check: row.with_check,
             origin: PolicyOrigin::Sql,
             source: live_source(),
         });
     }
+}
 
-    for (schema, table, name, kind, function_schema, function) in rows.triggers {
-        let Some(t) = builder.get(&schema, &table) else {
+fn add_triggers(builder: &mut Builder<'_>, rows: Vec<TriggerRow>) {
+    for row in rows {
+        let Some(t) = builder.get(&row.schema_name, &row.table_name) else {
             continue;
         };
         t.triggers.push(Trigger {
-            name,
-            timing: trigger_timing(kind),
-            function: format!("{function_schema}.{function}"),
+            name: row.trigger_name,
+            timing: trigger_timing(row.trigger_type),
+            function: format!("{}.{}", row.function_schema, row.function_name),
         });
     }
+}
 
-    let mut functions = Vec::new();
-    for (_schema, name, arguments) in rows.functions {
-        let arguments: Vec<PgType> = arguments.iter().map(|a| PgType::parse(a)).collect();
-        let signature = format!(
-            "{name}({})",
-            arguments
-                .iter()
-                .map(|a| a.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        functions.push(Function {
-            name,
-            signature,
-            arguments,
-            definition: String::new(),
-            source: live_source(),
-        });
+fn function(row: FunctionRow) -> Function {
+    let arguments: Vec<PgType> = row
+        .argument_types
+        .iter()
+        .map(|a| PgType::parse(a))
+        .collect();
+    let signature = format!(
+        "{}({})",
+        row.function_name,
+        arguments
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Function {
+        name: row.function_name,
+        signature,
+        arguments,
+        definition: String::new(),
+        source: live_source(),
     }
-
-    let mut schema = builder.finish();
-    for function in functions {
-        schema
-            .functions
-            .insert(function.signature.clone(), function);
-    }
-    for (name, extension_schema) in rows.extensions {
-        schema.extensions.insert(
-            name.clone(),
-            Extension {
-                name,
-                schema: Some(extension_schema),
-                source: live_source(),
-            },
-        );
-    }
-    schema
 }
 
 fn referential_action(code: &str) -> Option<ReferentialAction> {
@@ -586,21 +679,14 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn table(
-        &mut self,
-        schema: &str,
-        name: &str,
-        rls: bool,
-        _force: bool,
-        comment: Option<String>,
-    ) {
-        let key = Self::key(schema, name);
+    fn table(&mut self, row: TableRow) {
+        let key = Self::key(&row.schema_name, &row.table_name);
         if self.options.ignored_tables.contains(&key) {
             return;
         }
         let mut table = Table::new(key.clone(), Documentation::Full, live_source());
-        table.rls_enabled = rls;
-        table.meta.purpose = comment;
+        table.rls_enabled = row.rls_enabled;
+        table.meta.purpose = row.comment;
         self.schema.tables.insert(key, table);
     }
 

@@ -134,6 +134,13 @@ pub(super) fn build(
     options: &ConsolidationOptions,
 ) -> Vec<Cluster> {
     let inbound = inbound_foreign_keys(schema);
+    let context = ClusterContext {
+        schema,
+        realized,
+        definitions,
+        inbound: &inbound,
+        options,
+    };
     let mut clusters: Vec<Cluster> = super::detect::clusters(&detection.evidence)
         .into_iter()
         .filter_map(|mut names| {
@@ -149,17 +156,7 @@ pub(super) fn build(
                 || evidence
                     .iter()
                     .any(|e| e.kind == SignalKind::DoubleDefinition);
-            singular_ok.then(|| {
-                cluster(
-                    schema,
-                    realized,
-                    definitions,
-                    &inbound,
-                    names,
-                    evidence,
-                    options,
-                )
-            })
+            singular_ok.then(|| cluster(&context, names, evidence))
         })
         .collect();
     clusters.sort_by(|a, b| {
@@ -225,15 +222,25 @@ fn extensions(evidence: &[Evidence]) -> BTreeMap<String, (Vec<String>, String)> 
     out
 }
 
-fn cluster(
-    schema: &Schema,
-    realized: &Schema,
-    definitions: &Definitions,
-    inbound: &BTreeMap<String, Vec<String>>,
-    names: Vec<String>,
-    evidence: Vec<Evidence>,
-    options: &ConsolidationOptions,
-) -> Cluster {
+/// What every cluster of one report is planned against.
+#[derive(Clone, Copy)]
+struct ClusterContext<'a> {
+    schema: &'a Schema,
+    realized: &'a Schema,
+    definitions: &'a Definitions,
+    /// Documented FKs into each table (see `inbound_foreign_keys`).
+    inbound: &'a BTreeMap<String, Vec<String>>,
+    options: &'a ConsolidationOptions,
+}
+
+fn cluster(context: &ClusterContext<'_>, names: Vec<String>, evidence: Vec<Evidence>) -> Cluster {
+    let ClusterContext {
+        schema,
+        realized,
+        definitions,
+        inbound,
+        options,
+    } = *context;
     let members: Vec<Member> = names
         .iter()
         .filter_map(|n| schema.tables.get(n))
