@@ -17,7 +17,7 @@
 //! two names from one of the small time-field synonym groups below).
 
 use super::templates::context_of_texts;
-use super::{EmitContext, EmitError, Ending, OutputSink, Templates, render_into};
+use super::{EmitContext, EmitError, Ending, OutputSink, TemplateOutput, Templates, render_into};
 use crate::model::inflect::singular;
 use crate::model::{Column, Documentation, MentionKind, PgType, Schema, Source, Table};
 use serde::Serialize;
@@ -429,22 +429,26 @@ pub fn emit(context: &EmitContext<'_>, sink: &mut dyn OutputSink) -> Result<(), 
     )?;
     render_into(
         sink,
-        MARKDOWN,
         context.templates,
-        "glossary.md.tera",
+        TemplateOutput {
+            path: MARKDOWN,
+            template: "glossary.md.tera",
+            ending: Ending::Newline,
+        },
         &markdown_context(&glossary, rendered.sections, context.templates),
-        Ending::Newline,
     )?;
     sink.stream(&[JSONL], &mut |writers| {
         write_jsonl(&glossary, &mut *writers[0])
     })?;
     render_into(
         sink,
-        SQL,
         context.templates,
-        "glossary.sql.tera",
+        TemplateOutput {
+            path: SQL,
+            template: "glossary.sql.tera",
+            ending: Ending::Newline,
+        },
         &sql_context(&glossary, rendered.rows, options, context.templates),
-        Ending::Newline,
     )
 }
 

@@ -273,17 +273,23 @@ pub(crate) enum Ending {
     Newline,
 }
 
-/// Renders a template straight into the sink as the file `path`.
+/// A file rendered from one template: where it goes, which template
+/// renders it and how it ends.
+pub(crate) struct TemplateOutput<'a> {
+    pub path: &'a str,
+    pub template: &'a str,
+    pub ending: Ending,
+}
+
+/// Renders a template straight into the sink as the file `output.path`.
 pub(crate) fn render_into(
     sink: &mut dyn OutputSink,
-    path: &str,
     templates: &Templates,
-    template: &str,
+    output: TemplateOutput<'_>,
     context: &tera::Context,
-    ending: Ending,
 ) -> Result<(), EmitError> {
-    sink.stream(&[path], &mut |writers| {
-        Ok(templates.render_to(template, context, ending, &mut *writers[0])?)
+    sink.stream(&[output.path], &mut |writers| {
+        Ok(templates.render_to(output.template, context, output.ending, &mut *writers[0])?)
     })
 }
 

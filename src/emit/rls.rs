@@ -5,7 +5,7 @@
 //! authenticated as another user / service_role, and each operation, whether
 //! it is allowed, denied or filtered (and by what).
 
-use super::{EmitContext, EmitError, Ending, OutputFile, OutputSink, render_into};
+use super::{EmitContext, EmitError, Ending, OutputFile, OutputSink, TemplateOutput, render_into};
 use crate::model::{Policy, PolicyCommand, Schema, Table};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -367,11 +367,13 @@ pub fn emit(context: &EmitContext<'_>, sink: &mut dyn OutputSink) -> Result<(), 
     }
     render_into(
         sink,
-        POLICIES_PATH,
         context.templates,
-        "rls.sql.tera",
+        TemplateOutput {
+            path: POLICIES_PATH,
+            template: "rls.sql.tera",
+            ending: Ending::AsRendered,
+        },
         &tera_context,
-        Ending::AsRendered,
     )?;
     drop(tera_context);
     let rows = matrix(realized);
