@@ -199,50 +199,25 @@ fn non_utf8_document_is_an_input_error_naming_the_byte_offset() {
 
 #[test]
 fn config_sources_and_overrides_apply() {
-    let dir = tempfile::tempdir().unwrap();
-    fs::write(
-        dir.path().join("doc.md"),
+    let value = json_with_config(
         "## 1. ITEMS (2 columns)\n| Column | Type | Nullable | Description |\n|---|---|---|---|\n| id | uuid | NO | Primary key |\n| price | decimal | YES | Price |\n",
-    )
-    .unwrap();
-    fs::write(
-        dir.path().join("gen.yaml"),
         "sources: [doc.md]\noverrides:\n  tables:\n    items:\n      columns:\n        price: { type: 'numeric(12,2)', nullable: false }\n",
-    )
-    .unwrap();
-    let output = gen_cmd()
-        .args(["schema", "--format", "json", "--config"])
-        .arg(dir.path().join("gen.yaml"))
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+        &["schema", "--format", "json"],
     );
-    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let price = &value["tables"]["items"]["columns"][1];
     assert_eq!(price["type"], "numeric(12,2)");
     assert_eq!(price["nullable"], false);
 }
 
-/// `gen lint --format json` under a configuration with `stubs: MODE`, on a
-/// document with two FKs to tables whose columns are not documented.
-fn lint_with_stubs(mode: &str) -> Vec<serde_json::Value> {
+/// `gen ARGS --config gen.yaml` in a directory holding `doc.md` and
+/// `gen.yaml` with the given texts; it must exit 0 and print JSON.
+fn json_with_config(doc: &str, config: &str, args: &[&str]) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
-    fs::write(
-        dir.path().join("doc.md"),
-        "## 1. PETS (3 columns)\n| Column | Type | Nullable | Description |\n|---|---|---|---|\n| id | uuid | NO | Primary key |\n| owner_id | uuid | NO | FK to owners |\n| vet_id | uuid | YES | FK to vets |\n",
-    )
-    .unwrap();
-    fs::write(
-        dir.path().join("gen.yaml"),
-        format!("sources: [doc.md]\nstubs: {mode}\n"),
-    )
-    .unwrap();
+    fs::write(dir.path().join("doc.md"), doc).unwrap();
+    fs::write(dir.path().join("gen.yaml"), config).unwrap();
     let output = gen_cmd()
-        .args(["lint", "--format", "json", "--config"])
+        .args(args)
+        .arg("--config")
         .arg(dir.path().join("gen.yaml"))
         .output()
         .unwrap();
@@ -252,7 +227,17 @@ fn lint_with_stubs(mode: &str) -> Vec<serde_json::Value> {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// `gen lint --format json` under a configuration with `stubs: MODE`, on a
+/// document with two FKs to tables whose columns are not documented.
+fn lint_with_stubs(mode: &str) -> Vec<serde_json::Value> {
+    let value = json_with_config(
+        "## 1. PETS (3 columns)\n| Column | Type | Nullable | Description |\n|---|---|---|---|\n| id | uuid | NO | Primary key |\n| owner_id | uuid | NO | FK to owners |\n| vet_id | uuid | YES | FK to vets |\n",
+        &format!("sources: [doc.md]\nstubs: {mode}\n"),
+        &["lint", "--format", "json"],
+    );
     value["diagnostics"]
         .as_array()
         .unwrap()
