@@ -90,7 +90,7 @@ fn stages(c: &mut Criterion) {
         let request = MigrationRequest {
             name: "bench",
             version: "20260101000000",
-            allow_destructive: true,
+            allowed: migrations::AllowedHazards::of(schemagen::diff::hazard::HazardKind::ALL),
         };
         // A first migration in a context of its own, so that it renders the
         // script rather than reusing `sql/schema.sql`'s.

@@ -4,6 +4,8 @@
 //! onto library types. Nothing here reads documents; `run` does.
 
 use crate::config::ConfigFile;
+use crate::diff::hazard::HazardKind;
+use crate::emit::migrations::AllowedHazards;
 use crate::emit::{Emitter, Target};
 use crate::settings::{ConfigSource, Settings};
 use crate::source::{find_root, lexically_normal};
@@ -164,7 +166,14 @@ pub enum Command {
     Sql(SqlArgs),
     /// Write sqlx reversible migrations for what changed in the documents.
     Migrations(MigrationsArgs),
-    /// Apply pending migrations to a database (as `sqlx migrate run` would).
+    /// Apply pending migrations to a database, after a read-only preflight.
+    ///
+    /// First counts, in a READ ONLY transaction, what each pending step with a
+    /// `fails-on-data` or `data-loss` hazard would fail on or lose (NULLs,
+    /// duplicates, orphans, failing CHECKs, casts, dropped values), and runs
+    /// nothing when anything blocks (exit 1). Then runs each migration in its
+    /// own transaction, statement by statement, and records it in
+    /// `_sqlx_migrations`, as `sqlx migrate run` does.
     Apply(ApplyArgs),
     /// Write Row Level Security policies (and, with --matrix, the access matrix).
     Rls(RlsArgs),
@@ -290,9 +299,8 @@ pub struct AllArgs {
     /// Migration name for a migration this run writes.
     #[arg(long, default_value = "schema")]
     pub name: String,
-    /// Allow destructive steps in a migration this run writes.
-    #[arg(long)]
-    pub allow_destructive: bool,
+    #[command(flatten)]
+    pub hazards: HazardArgs,
     /// Print how long each phase and job took, and on which thread, to stderr.
     #[arg(long)]
     pub timings: bool,
@@ -305,18 +313,82 @@ pub struct MigrationsArgs {
     /// Migration name, the part after the version.
     #[arg(long, default_value = "schema")]
     pub name: String,
-    /// Allow steps that lose data: drop table, drop column, narrowing type changes.
-    #[arg(long)]
-    pub allow_destructive: bool,
+    #[command(flatten)]
+    pub hazards: HazardArgs,
     /// Write nothing; exit 1 when the documents changed and no migration captures it.
     #[arg(long)]
     pub check: bool,
+    /// Remove the newest migration, which must not be applied, and restore
+    /// the snapshot before it, so the documents can be fixed and the
+    /// migration written again. Needs --database-url (its history is
+    /// checked) or --force.
+    #[arg(long, conflicts_with = "check")]
+    pub withdraw: bool,
+    /// With --withdraw: the database whose history must not hold the migration.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true,
+        requires = "withdraw"
+    )]
+    pub database_url: Option<String>,
+    /// With --withdraw and no --database-url: withdraw without checking a database.
+    #[arg(long, requires = "withdraw")]
+    pub force: bool,
     /// Migration version (YYYYMMDDHHMMSS); default: now, in UTC.
     #[arg(long, value_name = "VERSION")]
     pub timestamp: Option<String>,
     /// Output directory; overrides the configuration's `output`.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+/// Which hazards a migration this run writes may contain.
+#[derive(Debug, Clone, Default, Args)]
+pub struct HazardArgs {
+    /// Write steps with this hazard (repeatable). Only `data-loss` steps
+    /// are refused without it; `fails-on-data` is checked against the rows
+    /// by `gen apply`'s preflight.
+    #[arg(long = "allow-hazard", value_enum, value_name = "KIND")]
+    pub allow_hazard: Vec<HazardArg>,
+    /// The same as --allow-hazard data-loss.
+    #[arg(long)]
+    pub allow_destructive: bool,
+}
+
+impl HazardArgs {
+    pub fn allowed(&self) -> AllowedHazards {
+        let mut kinds: Vec<HazardKind> = self.allow_hazard.iter().map(|&a| a.into()).collect();
+        if self.allow_destructive {
+            kinds.push(HazardKind::DataLoss);
+        }
+        AllowedHazards::of(kinds)
+    }
+}
+
+/// `--allow-hazard`, mapped onto [`HazardKind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HazardArg {
+    /// Rows or values are dropped or changed.
+    DataLoss,
+    /// The statement fails if some row violates it.
+    FailsOnData,
+    /// The whole table is rewritten.
+    TableRewrite,
+    /// Writes to the table wait while it runs.
+    BlocksWrites,
+}
+
+impl From<HazardArg> for HazardKind {
+    fn from(arg: HazardArg) -> HazardKind {
+        match arg {
+            HazardArg::DataLoss => HazardKind::DataLoss,
+            HazardArg::FailsOnData => HazardKind::FailsOnData,
+            HazardArg::TableRewrite => HazardKind::TableRewrite,
+            HazardArg::BlocksWrites => HazardKind::BlocksWrites,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -327,6 +399,27 @@ pub struct ApplyArgs {
     /// Output directory holding `migrations/`; overrides the configuration's `output`.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Print the preflight report and the SQL that would run, and run nothing.
+    /// Needs only SELECT on the tables.
+    #[arg(long, conflicts_with = "adopt")]
+    pub dry_run: bool,
+    /// Apply even though the preflight counted rows or values a `data-loss`
+    /// step drops or changes (the steps were allowed with --allow-hazard
+    /// data-loss when the migration was written).
+    #[arg(long)]
+    pub accept_data_loss: bool,
+    /// Record every migration as applied without running it, for a
+    /// database that already has the schema; refused, with the drift, when
+    /// it does not match the newest migration's schema.
+    #[arg(long)]
+    pub adopt: bool,
+    /// Longest wait for a table lock, in seconds; a migration that cannot
+    /// get its lock fails instead of queueing the table's traffic behind it.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5)]
+    pub lock_timeout: u64,
+    /// Longest any one statement may run, in seconds (0: no limit).
+    #[arg(long, value_name = "SECONDS", default_value_t = 900)]
+    pub statement_timeout: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -7,6 +7,7 @@
 //! arguments (`cli`, `config`), calls the library, and is the only code that
 //! writes to disk. `ARCHITECTURE.md` has the code map and the invariants.
 
+pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod diag;

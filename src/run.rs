@@ -7,7 +7,7 @@
 //! summary and human notes to stderr.
 
 use crate::cli::{
-    ApplyArgs, Cli, Command, Config, LintArgs, MigrationsArgs, ModelFormat, RlsArgs, SchemaArgs,
+    Cli, Command, Config, LintArgs, MigrationsArgs, ModelFormat, RlsArgs, SchemaArgs,
 };
 use crate::diag::{self, Diagnostic, RenderOptions, Severity};
 use crate::emit::migrations::{self, Existing, MigrationRequest, Plan, PlanPaths, PlanStatus};
@@ -17,6 +17,7 @@ use std::io::Write;
 use std::path::Path;
 
 mod all;
+mod apply;
 mod check;
 mod staging;
 
@@ -61,7 +62,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<Outcome> {
         Command::Lint(args) => lint_command(&config, args),
         Command::Sql(_) => sql(&config),
         Command::Migrations(args) => migrations_command(&config, args),
-        Command::Apply(args) => apply(&config, args),
+        Command::Apply(args) => apply::apply(&config, args),
         Command::Rls(args) => rls(&config, args),
         Command::All(args) => all::all(&config, args),
         Command::Emit(args) => emit_one(&config, args.emitter.into(), args.out.as_deref()),
@@ -190,7 +191,7 @@ fn read_existing(dir: &Path) -> anyhow::Result<Existing> {
                 .unwrap_or_default()
                 .to_string_lossy()
                 .into_owned();
-            if name.ends_with(".sql") {
+            if name.ends_with(".sql") || name.ends_with(migrations::PREFLIGHT_SUFFIX) {
                 existing
                     .migrations
                     .insert(name, std::fs::read_to_string(&path)?);
@@ -198,6 +199,7 @@ fn read_existing(dir: &Path) -> anyhow::Result<Existing> {
         }
     }
     existing.snapshot = read_optional(&dir.join(migrations::SNAPSHOT))?;
+    existing.previous_snapshot = read_optional(&dir.join(migrations::PREVIOUS_SNAPSHOT))?;
     existing.checksums = read_optional(&dir.join(migrations::CHECKSUMS))?;
     Ok(existing)
 }
@@ -238,6 +240,9 @@ fn migrations_command(config: &Config, args: &MigrationsArgs) -> anyhow::Result<
     };
     let out_dir = config.output_dir_or(args.out.as_deref());
     let existing = read_existing(&out_dir)?;
+    if args.withdraw {
+        return withdraw(config, args, &out_dir, &existing);
+    }
     let templates = templates(config)?;
     let context = EmitContext::new(&project, &templates);
     let version = args
@@ -247,7 +252,7 @@ fn migrations_command(config: &Config, args: &MigrationsArgs) -> anyhow::Result<
     let request = MigrationRequest {
         name: &args.name,
         version: &version,
-        allow_destructive: args.allow_destructive,
+        allowed: args.hazards.allowed(),
     };
     let plan = migrations::plan(&context, &existing, &request)?;
     let paths = plan_paths(config, &out_dir);
@@ -264,12 +269,14 @@ fn migrations_command(config: &Config, args: &MigrationsArgs) -> anyhow::Result<
             files,
             summary,
             up_name,
+            hazardous,
         } => {
             let written = write_outputs(&out_dir, files)?;
             eprintln!(
                 "wrote {up_name} with {} change(s) into {} ({} file(s) written, {} unchanged)",
                 summary.count, paths.directory, written.written, written.unchanged
             );
+            report_hazards(hazardous);
         }
         Plan::Refused { .. } | Plan::Edited(_) => {
             eprintln!("error: nothing was written");
@@ -278,40 +285,100 @@ fn migrations_command(config: &Config, args: &MigrationsArgs) -> anyhow::Result<
     Ok(Outcome::of_plan(plan.status()))
 }
 
-fn apply(config: &Config, args: &ApplyArgs) -> anyhow::Result<Outcome> {
-    let out_dir = config.output_dir_or(args.out.as_deref());
-    let directory = out_dir.join(migrations::DIRECTORY);
-    let masked = mask_url(&args.database_url);
+/// The hazards of the steps of a migration just written, to stderr.
+fn report_hazards(hazardous: &[crate::diff::hazard::Step]) {
+    use crate::diff::hazard::HazardKind;
+    for step in hazardous {
+        eprintln!("  {}", step.change.describe());
+        for hazard in &step.hazards {
+            eprintln!("    hazard {}: {}", hazard.kind, hazard.reason);
+        }
+    }
+    let counted = |kind| hazardous.iter().any(|s| s.has(kind));
+    if counted(HazardKind::FailsOnData) || counted(HazardKind::DataLoss) {
+        eprintln!(
+            "note: `gen apply` counts the rows these steps would fail on or lose before it runs anything (`gen apply --dry-run` to see)"
+        );
+    }
+}
+
+/// `gen migrations --withdraw`: removes the newest migration, which must
+/// not be applied, and restores the snapshot before it.
+fn withdraw(
+    config: &Config,
+    args: &MigrationsArgs,
+    out_dir: &Path,
+    existing: &Existing,
+) -> anyhow::Result<Outcome> {
+    let withdrawal = match migrations::withdraw(existing) {
+        Ok(withdrawal) => withdrawal,
+        Err(e) => {
+            eprintln!("error: cannot withdraw: {e}");
+            return Ok(Outcome::InputError);
+        }
+    };
+    match (&args.database_url, args.force) {
+        (Some(url), _) => {
+            if let Some(why) = applied_in(url, withdrawal.version)? {
+                eprintln!(
+                    "error: cannot withdraw {}: {why}; write a new migration instead (edit the documents, `gen migrations`)",
+                    withdrawal.stem
+                );
+                return Ok(Outcome::InputError);
+            }
+        }
+        (None, true) => {}
+        (None, false) => {
+            eprintln!(
+                "error: --withdraw needs --database-url URL, to check that {} is not applied there, or --force",
+                withdrawal.stem
+            );
+            return Ok(Outcome::InputError);
+        }
+    }
+    let mut staging = Staging::new(out_dir);
+    for file in &withdrawal.write {
+        staging.stage(file)?;
+    }
+    for relative in &withdrawal.remove {
+        staging.remove(relative);
+    }
+    staging.commit()?;
+    let paths = plan_paths(config, out_dir);
+    for relative in &withdrawal.remove {
+        eprintln!("  removed {}", paths.file(relative));
+    }
+    let restored = if withdrawal.was_first {
+        "it was the first migration, so no snapshot is left".to_owned()
+    } else {
+        format!("{} is back to the schema before it", paths.snapshot)
+    };
+    eprintln!(
+        "withdrew {}: {restored}; fix the documents and run `gen migrations` again",
+        withdrawal.stem
+    );
+    Ok(Outcome::Clean)
+}
+
+/// Why the migration of `version` counts as applied in the database at
+/// `url`, or `None` when its history does not have it.
+fn applied_in(url: &str, version: i64) -> anyhow::Result<Option<String>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let migrator = sqlx::migrate::Migrator::new(directory.as_path())
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!("cannot read migrations in {}: {e}", directory.display())
-            })?;
         use sqlx::Connection;
-        // One plain connection: a pool would hide the cause of a failure
-        // behind "pool timed out".
-        let mut connection = sqlx::PgConnection::connect(&args.database_url)
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot connect to {masked}: {}",
-                    crate::introspect::mask_in(&e.to_string(), &args.database_url)
-                )
-            })?;
-        migrator
-            .run(&mut connection)
-            .await
-            .map_err(|e| anyhow::anyhow!("applying migrations to {masked} failed: {e}"))?;
-        connection.close().await?;
-        eprintln!(
-            "applied migrations from {} to {masked}",
-            directory.display()
-        );
-        Ok(Outcome::Clean)
+        let mut connection = crate::introspect::connect(url).await?;
+        let history = crate::apply::read_history(&mut connection).await?;
+        let _ = connection.close().await;
+        let masked = mask_url(url);
+        Ok(history.get(&version).map(|applied| {
+            if applied.success {
+                format!("it is applied to {masked}")
+            } else {
+                format!("{masked} records it as failed half-way")
+            }
+        }))
     })
 }
 

@@ -70,7 +70,7 @@ fn a_snapshot_written_before_the_yaml_switch_reads_and_plans_nothing() {
     let request = MigrationRequest {
         name: "none",
         version: "20990101000000",
-        allow_destructive: false,
+        allowed: Default::default(),
     };
     assert!(matches!(
         migrations::plan(&context, &existing, &request).unwrap(),

@@ -55,7 +55,7 @@ fn plan_files(
     let request = MigrationRequest {
         name: "test",
         version,
-        allow_destructive: true,
+        allowed: migrations::AllowedHazards::of(schemagen::diff::hazard::HazardKind::ALL),
     };
     let project = support::project_of_schema(schema, &options(target));
     let context = EmitContext::new(&project, &templates);

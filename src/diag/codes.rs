@@ -236,7 +236,13 @@ code_table! {
         MigrationEdited: "migration-edited", Error,
             "a migration file was changed after it was generated";
         DestructiveChange: "destructive-change", Error,
-            "a migration step loses data and was not allowed (`--allow-destructive`)";
+            "a migration step has the `data-loss` hazard and it was not allowed (`--allow-hazard data-loss`)";
+        PreflightFailsOnData: "preflight-fails-on-data", Error,
+            "`gen apply`'s preflight counted rows a pending step would fail on";
+        PreflightDataLoss: "preflight-data-loss", Error,
+            "`gen apply`'s preflight counted rows or values a pending step would lose or change";
+        PreflightNotMeasured: "preflight-not-measured", Info,
+            "a preflight probe could not run (its table or column does not exist yet)";
     }
 }
 

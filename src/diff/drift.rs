@@ -467,6 +467,7 @@ impl<'a> Grouping<'a> {
                 column,
                 from,
                 to,
+                ..
             } => DriftItem {
                 kind: DriftKind::TypeMismatch,
                 object: ObjectRef::column(table, column),

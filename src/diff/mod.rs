@@ -6,6 +6,7 @@
 
 pub mod canonical;
 pub mod drift;
+pub mod hazard;
 pub mod live;
 pub mod order;
 pub mod report;
@@ -236,6 +237,10 @@ pub enum Change {
         column: String,
         from: PgType,
         to: PgType,
+        /// Whether the statement needs `USING column::type`: only where
+        /// PostgreSQL has no assignment cast. An explicit cast to
+        /// `varchar(n)` truncates where the assignment cast raises.
+        using: bool,
     },
     SetNotNull {
         table: String,
@@ -310,11 +315,16 @@ pub enum Change {
 }
 
 impl Change {
-    /// Steps that lose data: refused by `gen migrations` unless allowed.
+    /// Steps that can lose data (the `data-loss` hazard): drops, and type
+    /// changes that can change values. `gen migrations` refuses them
+    /// unless allowed; `gen diff` comments them out.
     pub fn is_destructive(&self) -> bool {
         match self {
             Change::DropTable { .. } | Change::DropColumn { .. } => true,
-            Change::AlterColumnType { from, to, .. } => !is_widening(from, to),
+            Change::AlterColumnType { from, to, .. } => {
+                let effect = hazard::cast_effect(from, to);
+                effect.can_change.is_some() || effect.reinterprets
+            }
             _ => false,
         }
     }
@@ -333,6 +343,7 @@ impl Change {
                 column,
                 from,
                 to,
+                ..
             } => {
                 format!("change type of {table}.{column} from {from} to {to}")
             }
@@ -796,6 +807,7 @@ fn alter_column(
             column: c(),
             from: old.ty.clone(),
             to: new.ty.clone(),
+            using: hazard::needs_explicit_cast(&old.ty, &new.ty),
         });
     }
     if old.nullable && !new.nullable {

@@ -4,30 +4,67 @@
 //! `schema.snapshot.yaml` (the realised schema as of the last migration) and
 //! write only the change. Existing files are never rewritten, and a checksum
 //! file with line-ending-normalised hashes detects edited migrations.
+//!
+//! Every step of a later migration is classified with its hazards
+//! (`diff::hazard`): they are written as comments above its statement, a
+//! `data-loss` step is refused unless that kind is allowed, and the steps
+//! whose outcome depends on the rows go into `<stem>.preflight.json`, for
+//! `gen apply` to count before it runs anything. The snapshot before the
+//! newest migration is kept as `schema.snapshot.previous.yaml`, so that a
+//! migration that failed or was never applied can be withdrawn.
 
 use super::sql::{
     ChangeSummary, Direction, SCHEMA_TITLE, Script, initial_script, prelude, render_script, retitle,
 };
 use super::{EmitContext, OutputFile, TemplateError};
 use crate::diag::{Code, Diagnostic, Span};
+use crate::diff::hazard::{Hazard, HazardKind, Probe, Step, classify};
 use crate::diff::{Change, diff};
-use crate::model::Schema;
 use crate::model::stages::Realized;
+use crate::model::{Schema, Source};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub const DIRECTORY: &str = "migrations";
 pub const SNAPSHOT: &str = "schema.snapshot.yaml";
+/// The snapshot before the newest migration, restored by `--withdraw`.
+pub const PREVIOUS_SNAPSHOT: &str = "schema.snapshot.previous.yaml";
 /// No underscore and no `.sql`, so sqlx's migrator skips it.
 pub const CHECKSUMS: &str = "migrations/checksums.sha256";
+/// Beside `<stem>.up.sql`; not `.sql`, so sqlx's migrator skips it.
+pub const PREFLIGHT_SUFFIX: &str = ".preflight.json";
 
 /// What is on disk from earlier runs.
 #[derive(Debug, Default, Clone)]
 pub struct Existing {
-    /// Migration file names (no directory) and their contents.
+    /// Migration file names (no directory) and their contents: the `.sql`
+    /// files and their `.preflight.json` files.
     pub migrations: BTreeMap<String, String>,
     pub snapshot: Option<String>,
+    pub previous_snapshot: Option<String>,
     pub checksums: Option<String>,
+}
+
+/// The hazard kinds a migration may contain. `data-loss` is the only kind
+/// refused when not allowed: the others are reported, and `fails-on-data`
+/// is decided by the preflight against the live rows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AllowedHazards(pub BTreeSet<HazardKind>);
+
+impl AllowedHazards {
+    pub fn of(kinds: impl IntoIterator<Item = HazardKind>) -> AllowedHazards {
+        AllowedHazards(kinds.into_iter().collect())
+    }
+
+    pub fn allows(&self, kind: HazardKind) -> bool {
+        self.0.contains(&kind)
+    }
+
+    /// The steps these allowances refuse.
+    fn refuses(&self, step: &Step) -> bool {
+        step.has(HazardKind::DataLoss) && !self.allows(HazardKind::DataLoss)
+    }
 }
 
 /// What the caller asks for.
@@ -36,15 +73,58 @@ pub struct MigrationRequest<'a> {
     pub name: &'a str,
     /// `YYYYMMDDHHMMSS`; bumped when not after the last existing version.
     pub version: &'a str,
-    pub allow_destructive: bool,
+    pub allowed: AllowedHazards,
+}
+
+/// `<stem>.preflight.json`: what `gen apply` counts in the live data before
+/// it runs the migration, one entry per step whose outcome depends on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreflightFile {
+    /// The up migration this belongs to.
+    pub migration: String,
+    pub steps: Vec<PreflightStep>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreflightStep {
+    /// What the step does, in the words of `gen migrations`.
+    pub description: String,
+    /// The documentation line that asked for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+    /// The table's primary key before the migration: examples are named by it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key: Vec<String>,
+    pub hazards: Vec<Hazard>,
+    pub probes: Vec<Probe>,
+}
+
+impl PreflightFile {
+    /// The preflight file's name for an up migration's file name.
+    pub fn name_for(up_name: &str) -> String {
+        let stem = up_name
+            .strip_suffix(".up.sql")
+            .or_else(|| up_name.strip_suffix(".sql"))
+            .unwrap_or(up_name);
+        format!("{stem}{PREFLIGHT_SUFFIX}")
+    }
+
+    pub fn parse(text: &str) -> Result<PreflightFile, serde_json::Error> {
+        serde_json::from_str(text)
+    }
 }
 
 #[derive(Debug)]
 pub enum Plan {
     /// The snapshot already matches the documents.
     UpToDate,
-    /// Destructive steps that need `--allow-destructive`.
-    Refused { destructive: Vec<Change> },
+    /// Steps with a hazard that was not allowed (`data-loss`).
+    Refused {
+        refused: Vec<Step>,
+        /// The plan's added columns and tables: a drop beside an add may
+        /// be a rename, and the message says so.
+        adds: Vec<Change>,
+    },
     /// Migration files were changed after they were generated: nothing
     /// can be planned on top of them.
     Edited(Vec<EditedMigration>),
@@ -53,6 +133,8 @@ pub enum Plan {
         /// The up migration's changes: how many, and the first few.
         summary: ChangeSummary,
         up_name: String,
+        /// The up migration's steps that have hazards, in order.
+        hazardous: Vec<Step>,
     },
 }
 
@@ -83,7 +165,7 @@ pub enum PlanStatus {
     UpToDate,
     /// There are changes to write.
     Ready,
-    /// Destructive steps were not allowed: an input error (exit 2).
+    /// A `data-loss` step was not allowed: an input error (exit 2).
     Refused,
     /// Migration files were edited: a finding (exit 1).
     Edited,
@@ -105,21 +187,9 @@ impl Plan {
     pub fn blockers(&self, paths: &PlanPaths) -> Vec<Diagnostic> {
         match self {
             Plan::UpToDate | Plan::Write { .. } => Vec::new(),
-            Plan::Refused { destructive } => destructive
+            Plan::Refused { refused, adds } => refused
                 .iter()
-                .map(|change| {
-                    Diagnostic::error(
-                        Code::DestructiveChange,
-                        Span::new(&paths.snapshot, 1, 1),
-                        format!(
-                            "the documents' changes include a step that loses data: {}",
-                            change.describe()
-                        ),
-                    )
-                    .with_help(
-                        "rerun with --allow-destructive to write it, or restore the documents",
-                    )
-                })
+                .map(|step| refusal(step, adds, paths))
                 .collect(),
             Plan::Edited(edited) => edited
                 .iter()
@@ -147,9 +217,13 @@ impl Plan {
     pub fn behind(&self, paths: &PlanPaths) -> Option<Diagnostic> {
         let (count, first): (usize, Vec<&Change>) = match self {
             Plan::Write { summary, .. } => (summary.count, summary.first.iter().collect()),
-            Plan::Refused { destructive } => (
-                destructive.len(),
-                destructive.iter().take(ChangeSummary::FIRST).collect(),
+            Plan::Refused { refused, .. } => (
+                refused.len(),
+                refused
+                    .iter()
+                    .take(ChangeSummary::FIRST)
+                    .map(|s| &s.change)
+                    .collect(),
             ),
             Plan::UpToDate | Plan::Edited(_) => return None,
         };
@@ -171,6 +245,64 @@ impl Plan {
             )
             .with_help("run `gen migrations` (or `gen all`) and commit the new migration"),
         )
+    }
+}
+
+/// Why one refused step was refused, at the documentation line behind it.
+fn refusal(step: &Step, adds: &[Change], paths: &PlanPaths) -> Diagnostic {
+    let span = match &step.source {
+        Some(source) => Span::new(&*source.file, source.line, 1),
+        None => Span::new(&paths.snapshot, 1, 1),
+    };
+    let reasons: Vec<&str> = step
+        .hazards
+        .iter()
+        .filter(|h| h.kind == HazardKind::DataLoss)
+        .map(|h| h.reason.as_str())
+        .collect();
+    let mut help = "rerun with --allow-hazard data-loss to write it; `gen apply` then counts \
+                    the rows and values it would lose and needs --accept-data-loss for them"
+        .to_owned();
+    if let Some(rename) = looks_like_rename(&step.change, adds) {
+        help = format!(
+            "{rename} reads as a drop and an add, which loses the values; restore the old name \
+             in the documents, or {help}"
+        );
+    }
+    Diagnostic::error(
+        Code::DestructiveChange,
+        span,
+        format!(
+            "{} has hazard data-loss: {}",
+            step.change.describe(),
+            reasons.join("; ")
+        ),
+    )
+    .with_help(help)
+}
+
+/// A drop that comes with an add of the same kind in the same plan: most
+/// likely a rename, which the documents cannot say.
+fn looks_like_rename(change: &Change, adds: &[Change]) -> Option<String> {
+    match change {
+        Change::DropColumn { table, column } => adds.iter().find_map(|add| match add {
+            Change::AddColumn {
+                table: t,
+                column: c,
+            } if t == table => Some(format!(
+                "if {table}.{column} was renamed to {}, the rename",
+                c.name
+            )),
+            _ => None,
+        }),
+        Change::DropTable { table } => adds.iter().find_map(|add| match add {
+            Change::CreateTable { table: created } => Some(format!(
+                "if {table} was renamed to {}, the rename",
+                created.name
+            )),
+            _ => None,
+        }),
+        _ => None,
     }
 }
 
@@ -284,6 +416,102 @@ fn next_version(requested: &str, existing: &Existing) -> String {
     }
 }
 
+/// What `gen migrations --withdraw` changes under the output directory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Withdrawal {
+    /// `<version>_<name>` of the withdrawn migration.
+    pub stem: String,
+    pub version: i64,
+    /// Files to remove, relative to the output directory.
+    pub remove: Vec<String>,
+    /// Files to write: the checksums without it, the snapshot before it.
+    pub write: Vec<OutputFile>,
+    /// It was the first migration: no snapshot is left.
+    pub was_first: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WithdrawError {
+    #[error("there is no migration to withdraw")]
+    NoMigrations,
+    #[error(
+        "{PREVIOUS_SNAPSHOT} is missing, so the snapshot before {stem} cannot be restored; restore {SNAPSHOT} from version control as it was before {stem} instead"
+    )]
+    NoPreviousSnapshot { stem: String },
+    #[error("migration files other than the newest were edited: {}", .0.iter().map(|e| e.file.as_str()).collect::<Vec<_>>().join(", "))]
+    Edited(Vec<EditedMigration>),
+}
+
+/// Withdraws the newest migration: its files go, the checksums no longer
+/// list them, and the snapshot goes back to what it was before it (kept in
+/// `schema.snapshot.previous.yaml`), so that the next `gen migrations`
+/// writes it again from the fixed documents. Whether the migration was
+/// applied somewhere is for the caller to check. The newest files may have
+/// been edited (a hand fix that failed too); the others may not.
+pub fn withdraw(existing: &Existing) -> Result<Withdrawal, WithdrawError> {
+    let newest = existing
+        .migrations
+        .keys()
+        .filter_map(|name| name.strip_suffix(".up.sql"))
+        .filter_map(|stem| {
+            let version = stem.split('_').next()?.parse::<i64>().ok()?;
+            Some((version, stem.to_owned()))
+        })
+        .max();
+    let Some((version, stem)) = newest else {
+        return Err(WithdrawError::NoMigrations);
+    };
+    let belongs = |name: &str| name.starts_with(&format!("{stem}."));
+    let edited: Vec<EditedMigration> = edited_migrations(existing)
+        .into_iter()
+        .filter(|e| {
+            let name = e
+                .file
+                .strip_prefix(&format!("{DIRECTORY}/"))
+                .unwrap_or(&e.file);
+            !belongs(name)
+        })
+        .collect();
+    if !edited.is_empty() {
+        return Err(WithdrawError::Edited(edited));
+    }
+    let remaining: BTreeMap<String, String> = existing
+        .migrations
+        .iter()
+        .filter(|(name, _)| !belongs(name))
+        .map(|(n, c)| (n.clone(), c.clone()))
+        .collect();
+    let mut remove: Vec<String> = existing
+        .migrations
+        .keys()
+        .filter(|name| belongs(name))
+        .map(|name| format!("{DIRECTORY}/{name}"))
+        .collect();
+    let was_first = !remaining.keys().any(|name| name.ends_with(".sql"));
+    let mut write = Vec::new();
+    if was_first {
+        remove.push(SNAPSHOT.to_owned());
+        remove.push(CHECKSUMS.to_owned());
+    } else {
+        let previous = existing
+            .previous_snapshot
+            .clone()
+            .ok_or_else(|| WithdrawError::NoPreviousSnapshot { stem: stem.clone() })?;
+        write.push(OutputFile::new(SNAPSHOT, previous));
+        write.push(OutputFile::new(CHECKSUMS, checksum_file(&remaining)));
+    }
+    if existing.previous_snapshot.is_some() {
+        remove.push(PREVIOUS_SNAPSHOT.to_owned());
+    }
+    Ok(Withdrawal {
+        stem,
+        version,
+        remove,
+        write,
+        was_first,
+    })
+}
+
 /// Reads a snapshot: the realised schema as of the last migration.
 /// Snapshots written by earlier versions (serde_yaml) read the same.
 pub fn read_snapshot(text: &str) -> Result<Realized, MigrationError> {
@@ -325,77 +553,158 @@ pub fn plan(
     let version = next_version(request.version, existing);
     let stem = format!("{version}_{}", request.name);
     let up_title = format!("{stem} (up)");
-    let (up_text, summary) = match previous {
+    let (up_text, summary, steps) = match previous {
         // A first migration is the script of sql/schema.sql under its own
         // title. The context renders that once and keeps a summary of its
         // changes, so the schema is not diffed a second time: at ten
         // thousand tables the changes take 150 MB. Going from an empty
-        // database, no change is destructive.
+        // database, no change has a hazard.
         None => match context
             .initial_script_and_summary()
             .map(|(script, summary)| {
                 retitle(script, SCHEMA_TITLE, &up_title, templates)
                     .map(|text| (text, summary.clone()))
             })? {
-            Some(reused) => reused,
+            Some((text, summary)) => (text, summary, Vec::new()),
             // An overridden script template may print the title anywhere:
             // the script is rendered again under the migration's title.
-            None => initial_script(current, &up_title, target, templates)?,
+            None => {
+                let (text, summary) = initial_script(current, &up_title, target, templates)?;
+                (text, summary, Vec::new())
+            }
         },
         Some(_) => {
             let up = diff(base, current);
             if up.is_empty() {
                 return Ok(Plan::UpToDate);
             }
-            let destructive: Vec<Change> =
-                up.iter().filter(|c| c.is_destructive()).cloned().collect();
-            if !destructive.is_empty() && !request.allow_destructive {
-                return Ok(Plan::Refused { destructive });
+            let steps = classify(up, base, current);
+            let refused: Vec<Step> = steps
+                .iter()
+                .filter(|s| request.allowed.refuses(s))
+                .cloned()
+                .collect();
+            if !refused.is_empty() {
+                let adds = steps
+                    .iter()
+                    .filter(|s| {
+                        matches!(
+                            s.change,
+                            Change::AddColumn { .. } | Change::CreateTable { .. }
+                        )
+                    })
+                    .map(|s| s.change.clone())
+                    .collect();
+                return Ok(Plan::Refused { refused, adds });
             }
-            let text = render_script(
-                &Script {
-                    title: &up_title,
-                    changes: &up,
-                    prelude: None,
-                    epilogue: None,
-                },
-                templates,
-            )?;
-            (text, ChangeSummary::of(up))
+            let text = script_of_steps(&up_title, &steps, templates)?;
+            let summary = ChangeSummary::of(steps.iter().map(|s| s.change.clone()).collect());
+            (text, summary, steps)
         }
     };
     let initial = existing.snapshot.is_none();
     let down = diff(current, base);
-    let down_text = render_script(
-        &Script {
-            title: &format!("{stem} (down)"),
-            changes: &down,
-            prelude: None,
-            epilogue: if initial {
-                prelude(target, templates, Direction::Down)?
-            } else {
-                None
+    let down_text = if initial {
+        render_script(
+            &Script {
+                title: &format!("{stem} (down)"),
+                changes: &down,
+                hazards: &[],
+                prelude: None,
+                epilogue: prelude(target, templates, Direction::Down)?,
             },
-        },
-        templates,
-    )?;
+            templates,
+        )?
+    } else {
+        script_of_steps(
+            &format!("{stem} (down)"),
+            &classify(down, current, base),
+            templates,
+        )?
+    };
     let up_name = format!("{stem}.up.sql");
     let down_name = format!("{stem}.down.sql");
-    let mut all = existing.migrations.clone();
-    all.insert(up_name.clone(), up_text.clone());
-    all.insert(down_name.clone(), down_text.clone());
-    let snapshot =
-        serde_saphyr::to_string(&**current).map_err(|e| MigrationError::Snapshot(e.to_string()))?;
-    let files = vec![
+    let mut files = vec![
         OutputFile::new(format!("{DIRECTORY}/{up_name}"), up_text),
         OutputFile::new(format!("{DIRECTORY}/{down_name}"), down_text),
-        OutputFile::new(CHECKSUMS, checksum_file(&all)),
-        OutputFile::new(SNAPSHOT, snapshot),
     ];
+    if let Some(preflight) = preflight_file(&up_name, &steps, base) {
+        let mut text = serde_json::to_string_pretty(&preflight)
+            .map_err(|e| MigrationError::Snapshot(e.to_string()))?;
+        text.push('\n');
+        files.push(OutputFile::new(
+            format!("{DIRECTORY}/{}", PreflightFile::name_for(&up_name)),
+            text,
+        ));
+    }
+    let mut all = existing.migrations.clone();
+    for file in &files {
+        let name = file.path.to_string_lossy();
+        let name = name.strip_prefix(&format!("{DIRECTORY}/")).unwrap_or(&name);
+        all.insert(name.to_owned(), file.contents.clone());
+    }
+    let snapshot =
+        serde_saphyr::to_string(&**current).map_err(|e| MigrationError::Snapshot(e.to_string()))?;
+    files.push(OutputFile::new(CHECKSUMS, checksum_file(&all)));
+    files.push(OutputFile::new(SNAPSHOT, snapshot));
+    if let Some(previous) = &existing.snapshot {
+        files.push(OutputFile::new(PREVIOUS_SNAPSHOT, previous.clone()));
+    }
+    let hazardous = steps
+        .into_iter()
+        .filter(|s| !s.hazards.is_empty())
+        .collect();
     Ok(Plan::Write {
         files,
         summary,
         up_name,
+        hazardous,
+    })
+}
+
+/// A script of classified steps, each with its hazards above it.
+fn script_of_steps(
+    title: &str,
+    steps: &[Step],
+    templates: &super::Templates,
+) -> Result<String, TemplateError> {
+    let changes: Vec<Change> = steps.iter().map(|s| s.change.clone()).collect();
+    let hazards: Vec<Vec<Hazard>> = steps.iter().map(|s| s.hazards.clone()).collect();
+    render_script(
+        &Script {
+            title,
+            changes: &changes,
+            hazards: &hazards,
+            prelude: None,
+            epilogue: None,
+        },
+        templates,
+    )
+}
+
+/// The preflight file of a migration whose steps depend on the rows, or
+/// `None` when nothing in it does.
+fn preflight_file(up_name: &str, steps: &[Step], base: &Schema) -> Option<PreflightFile> {
+    let steps: Vec<PreflightStep> = steps
+        .iter()
+        .filter(|s| !s.probes.is_empty())
+        .map(|s| PreflightStep {
+            description: s.change.describe(),
+            source: s.source.clone(),
+            key: s
+                .probes
+                .first()
+                .and_then(|p| base.tables.get(p.table()))
+                .and_then(|t| t.primary_key.as_ref())
+                .map(|pk| pk.columns.clone())
+                .unwrap_or_default(),
+            hazards: s.hazards.clone(),
+            probes: s.probes.clone(),
+        })
+        .collect();
+    (!steps.is_empty()).then(|| PreflightFile {
+        migration: up_name.to_owned(),
+        steps,
     })
 }
 
@@ -465,7 +774,7 @@ mod tests {
         let request = MigrationRequest {
             name: "init",
             version: "20260101000000",
-            allow_destructive: false,
+            allowed: AllowedHazards::default(),
         };
         let templates = Templates::load(None).unwrap();
         for target in [Target::Supabase, Target::Postgres] {

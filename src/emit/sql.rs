@@ -7,6 +7,7 @@
 //! ([`EmitContext::initial_script`]) and changes the title line.
 
 use super::{EmitContext, EmitError, OutputFile, OutputSink, TemplateError, Templates};
+use crate::diff::hazard::Hazard;
 use crate::diff::{Change, diff};
 use crate::model::Schema;
 use crate::model::stages::Realized;
@@ -17,6 +18,9 @@ use serde::Serialize;
 pub struct Script<'a> {
     pub title: &'a str,
     pub changes: &'a [Change],
+    /// The hazards of each change, written as comments above it; empty
+    /// when the script goes from an empty database (nothing can go wrong).
+    pub hazards: &'a [Vec<Hazard>],
     /// SQL placed before the changes (the Supabase prelude going up).
     pub prelude: Option<String>,
     /// SQL placed after the changes (the prelude's removal going down).
@@ -24,7 +28,7 @@ pub struct Script<'a> {
 }
 
 pub fn render_script(script: &Script<'_>, templates: &Templates) -> Result<String, TemplateError> {
-    let statements = render_statements(script.changes, templates)?;
+    let statements = render_statements(script.changes, script.hazards, templates)?;
     let mut context = super::templates::context_of_texts(vec![("statements", statements)]);
     context.insert("title", script.title);
     // The embedded script template prints the statements; a replacement may
@@ -45,29 +49,36 @@ pub fn render_script(script: &Script<'_>, templates: &Templates) -> Result<Strin
 /// Each change through `statement.sql.tera`, one at a time, so that only
 /// one change is ever held as a template value; spread over the machine's
 /// cores (up to four), since the changes do not depend on each other.
+/// `hazards[i]`, when given, are change `i`'s, printed above it.
 pub fn render_statements(
     changes: &[Change],
+    hazards: &[Vec<Hazard>],
     templates: &Templates,
 ) -> Result<Vec<String>, TemplateError> {
-    let render = |changes: &[Change]| -> Result<Vec<String>, TemplateError> {
+    let render = |first: usize, changes: &[Change]| -> Result<Vec<String>, TemplateError> {
         changes
             .iter()
-            .map(|change| {
+            .enumerate()
+            .map(|(i, change)| {
                 let mut context = tera::Context::new();
                 context.insert("change", change);
+                if let Some(hazards) = hazards.get(first + i).filter(|h| !h.is_empty()) {
+                    context.insert("hazards", hazards);
+                }
                 templates.render("statement.sql.tera", &context)
             })
             .collect()
     };
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
     if workers < 2 || changes.len() < 256 {
-        return render(changes);
+        return render(0, changes);
     }
     let chunk = changes.len().div_ceil(workers);
     std::thread::scope(|scope| {
         let parts: Vec<_> = changes
             .chunks(chunk)
-            .map(|part| scope.spawn(move || render(part)))
+            .enumerate()
+            .map(|(k, part)| scope.spawn(move || render(k * chunk, part)))
             .collect();
         let mut statements = Vec::with_capacity(changes.len());
         for part in parts {
@@ -125,6 +136,7 @@ pub(crate) fn initial_script(
         &Script {
             title,
             changes: &changes,
+            hazards: &[],
             prelude: prelude(target, templates, Direction::Up)?,
             epilogue: None,
         },
@@ -276,6 +288,7 @@ mod tests {
             let script = Script {
                 title: "t",
                 changes,
+                hazards: &[],
                 prelude: prelude(Target::Postgres, &embedded, Direction::Up).unwrap(),
                 epilogue: Some("-- the end".to_owned()),
             };

@@ -138,7 +138,7 @@ fn all_on(config: &Config, args: &AllArgs, timeline: &Timeline) -> anyhow::Resul
     let request = MigrationRequest {
         name: &args.name,
         version: &version,
-        allow_destructive: args.allow_destructive,
+        allowed: args.hazards.allowed(),
     };
     let work = AllWork {
         timeline,
@@ -166,9 +166,13 @@ fn all_on(config: &Config, args: &AllArgs, timeline: &Timeline) -> anyhow::Resul
     );
     match &plan {
         Plan::Write {
-            up_name, summary, ..
+            up_name,
+            summary,
+            hazardous,
+            ..
         } => {
-            eprintln!("migrations: wrote {up_name} ({} change(s))", summary.count)
+            eprintln!("migrations: wrote {up_name} ({} change(s))", summary.count);
+            super::report_hazards(hazardous);
         }
         _ => eprintln!("migrations: up to date"),
     }

@@ -12,10 +12,11 @@ use super::{
 use crate::cli::{CheckArgs, Config, DiffArgs, LiveArgs};
 use crate::diag::{self, Diagnostic, Format, RenderOptions};
 use crate::diff::drift::{DriftItem, drift_items};
+use crate::diff::hazard::HazardKind;
 use crate::diff::live::comparable_live;
 use crate::diff::report::{DriftSummary, by_table};
 use crate::diff::{Change, DiffOptions, diff_with};
-use crate::emit::migrations::{self, MigrationRequest};
+use crate::emit::migrations::{self, AllowedHazards, MigrationRequest};
 use crate::emit::sql::{DestructiveSteps, diff_script};
 use crate::emit::stale::stale_output;
 use crate::emit::{EmitContext, Emitter};
@@ -76,6 +77,24 @@ fn read_both(
         live,
         options: DiffOptions::live(!live_args.ignore_comments),
     }))
+}
+
+/// The drift between a live database and the schema `expected`, as
+/// diagnostics at the documents' lines (`gen apply --adopt`).
+pub(super) async fn live_drift(
+    config: &Config,
+    url: &str,
+    expected: &Realized,
+) -> anyhow::Result<Vec<Diagnostic>> {
+    let mut options = IntrospectOptions::default();
+    options
+        .ignored_tables
+        .extend(config.settings.overrides.ignore_tables.iter().cloned());
+    let live = introspect(url, &options).await?;
+    let live = comparable_live(live, expected);
+    let changes = diff_with(&live, expected, &DiffOptions::live(true));
+    let items = drift_items(&changes, &live, expected);
+    Ok(items.iter().map(DriftItem::to_diagnostic).collect())
 }
 
 impl Compared {
@@ -186,7 +205,7 @@ fn check_outputs(config: &Config, args: &CheckArgs) -> anyhow::Result<Outcome> {
     let request = MigrationRequest {
         name: "check",
         version: "0",
-        allow_destructive: true,
+        allowed: AllowedHazards::of(HazardKind::ALL),
     };
     let paths = plan_paths(config, &out_dir);
     let plan = migrations::plan(&context, &existing, &request)?;

@@ -45,6 +45,8 @@ pub fn write_outputs(dir: &Path, files: &[OutputFile]) -> anyhow::Result<WriteSu
 pub struct Staging {
     dir: PathBuf,
     staged: Vec<(tempfile::NamedTempFile, PathBuf)>,
+    /// Files removed on commit, after the staged ones are in place.
+    removed: Vec<PathBuf>,
     summary: WriteSummary,
     /// Temporary files kept by this staging and the workers split from it,
     /// so that the test failpoint counts them all.
@@ -82,6 +84,7 @@ impl Staging {
         Staging {
             dir: dir.to_path_buf(),
             staged: Vec::new(),
+            removed: Vec::new(),
             summary: WriteSummary::default(),
             kept_everywhere: Arc::default(),
             failpoints: Failpoints::from_environment(),
@@ -95,6 +98,7 @@ impl Staging {
         Staging {
             dir: self.dir.clone(),
             staged: Vec::new(),
+            removed: Vec::new(),
             summary: WriteSummary::default(),
             kept_everywhere: self.kept_everywhere.clone(),
             failpoints: self.failpoints,
@@ -104,6 +108,7 @@ impl Staging {
     /// Takes over a worker's staged files and counts.
     pub fn absorb(&mut self, worker: Staging) {
         self.staged.extend(worker.staged);
+        self.removed.extend(worker.removed);
         self.summary.written += worker.summary.written;
         self.summary.unchanged += worker.summary.unchanged;
     }
@@ -160,7 +165,14 @@ impl Staging {
         Ok(())
     }
 
-    /// The second phase: every staged file is renamed into place.
+    /// Removes `relative` on commit, once the staged files are in place:
+    /// a run that fails before then leaves it where it was.
+    pub fn remove(&mut self, relative: &str) {
+        self.removed.push(self.dir.join(relative));
+    }
+
+    /// The second phase: every staged file is renamed into place, then
+    /// the files to remove are removed.
     pub fn commit(self) -> anyhow::Result<WriteSummary> {
         let mut summary = self.summary;
         for (temporary, path) in self.staged {
@@ -168,6 +180,13 @@ impl Staging {
                 .persist(&path)
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
             summary.written += 1;
+        }
+        for path in self.removed {
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => anyhow::bail!("cannot remove {}: {e}", path.display()),
+            }
         }
         Ok(summary)
     }

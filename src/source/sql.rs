@@ -29,9 +29,10 @@ pub struct SqlFacts {
 }
 
 /// One statement's text and where it starts.
-struct StatementText<'a> {
-    text: &'a str,
-    line: u32,
+pub struct StatementText<'a> {
+    pub text: &'a str,
+    /// The line of its first token, 1-based within the split text.
+    pub line: u32,
 }
 
 /// Reads a SQL block whose first line is `first_line` of `file`.
@@ -78,7 +79,7 @@ pub fn read_block(block: &str, first_line: u32, file: &SourceFile) -> SqlFacts {
 /// Splits a block into statements at top-level semicolons. Semicolons inside
 /// strings, dollar-quoted bodies and comments are tokens of their own kind,
 /// so the tokenizer does the hard part.
-fn split_statements(block: &str) -> Result<Vec<StatementText<'_>>, (String, u32)> {
+pub fn split_statements(block: &str) -> Result<Vec<StatementText<'_>>, (String, u32)> {
     let dialect = PostgreSqlDialect {};
     let tokens = Tokenizer::new(&dialect, block)
         .tokenize_with_location()
