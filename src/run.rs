@@ -319,10 +319,21 @@ fn withdraw(
     };
     match (&args.database_url, args.force) {
         (Some(url), _) => {
-            if let Some(why) = applied_in(url, withdrawal.version)? {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let recorded =
+                runtime.block_on(crate::apply::session::recorded(url, withdrawal.version))?;
+            let why = match recorded {
+                None => None,
+                Some(true) => Some("it is applied to"),
+                Some(false) => Some("it is recorded as failed half-way in"),
+            };
+            if let Some(why) = why {
                 eprintln!(
-                    "error: cannot withdraw {}: {why}; write a new migration instead (edit the documents, `gen migrations`)",
-                    withdrawal.stem
+                    "error: cannot withdraw {}: {why} {}; write a new migration instead (edit the documents, `gen migrations`)",
+                    withdrawal.stem,
+                    mask_url(url)
                 );
                 return Ok(Outcome::InputError);
             }
@@ -358,28 +369,6 @@ fn withdraw(
         withdrawal.stem
     );
     Ok(Outcome::Clean)
-}
-
-/// Why the migration of `version` counts as applied in the database at
-/// `url`, or `None` when its history does not have it.
-fn applied_in(url: &str, version: i64) -> anyhow::Result<Option<String>> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        use sqlx::Connection;
-        let mut connection = crate::introspect::connect(url).await?;
-        let history = crate::apply::read_history(&mut connection).await?;
-        let _ = connection.close().await;
-        let masked = mask_url(url);
-        Ok(history.get(&version).map(|applied| {
-            if applied.success {
-                format!("it is applied to {masked}")
-            } else {
-                format!("{masked} records it as failed half-way")
-            }
-        }))
-    })
 }
 
 fn rls(config: &Config, args: &RlsArgs) -> anyhow::Result<Outcome> {

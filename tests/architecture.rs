@@ -380,18 +380,33 @@ fn the_library_modules_import_each_other_without_cycles() {
     );
 }
 
+/// The shell parses, prints and writes files; it does not talk to a
+/// database (that is `introspect` and `apply`), and it stays small. The
+/// bound grew from 900 to 1,150 lines with `gen apply`'s report, the
+/// preflight and `--withdraw`, whose logic is in the library.
 #[test]
 fn the_shell_is_thin() {
-    let lines: usize = rust_files(&src().join("run"))
-        .iter()
-        .chain(std::iter::once(&src().join("run.rs")))
+    let files: Vec<PathBuf> = rust_files(&src().join("run"))
+        .into_iter()
+        .chain(std::iter::once(src().join("run.rs")))
         .filter(|p| !p.ends_with("staging.rs"))
+        .collect();
+    let lines: usize = files
+        .iter()
         .map(|p| std::fs::read_to_string(p).unwrap().lines().count())
         .sum();
     assert!(
-        lines < 900,
+        lines < 1150,
         "src/run.rs and src/run/ (less staging.rs) have {lines} lines"
     );
+    for file in &files {
+        let code = code_only(&std::fs::read_to_string(file).unwrap());
+        assert!(
+            !code.contains("sqlx::"),
+            "{} talks to the database itself",
+            file.display()
+        );
+    }
 }
 
 #[test]

@@ -8,6 +8,7 @@
 //! HINT. Nothing here prints or decides exit codes; `run::apply` does.
 
 pub mod preflight;
+pub mod session;
 
 use crate::source::sql::split_statements;
 use sha2::{Digest, Sha384};
@@ -112,6 +113,23 @@ pub enum HistoryProblem {
     Failed { version: i64 },
     /// Applied, and its file is gone.
     Missing { version: i64 },
+}
+
+impl HistoryProblem {
+    /// One line for people; `directory` and `database` as messages show them.
+    pub fn message(&self, directory: &str, database: &str) -> String {
+        match self {
+            HistoryProblem::Changed { file_name } => format!(
+                "{directory}/{file_name} was applied to {database} with other contents; restore it (git checkout)"
+            ),
+            HistoryProblem::Failed { version } => format!(
+                "migration {version} is recorded as failed in {database}'s _sqlx_migrations: it ran without a transaction and stopped half-way; repair the database by hand, then delete that row"
+            ),
+            HistoryProblem::Missing { version } => format!(
+                "migration {version} is applied to {database} but its file is not in {directory}"
+            ),
+        }
+    }
 }
 
 /// The migrations not yet applied, or what makes the history unusable.
@@ -234,6 +252,40 @@ pub struct StatementFailure {
     pub hint: Option<String>,
     /// The SQLSTATE code.
     pub code: Option<String>,
+}
+
+impl StatementFailure {
+    /// The message's lines after the first: PostgreSQL's words, then the
+    /// statement.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines = vec![format!("ERROR: {}", self.message)];
+        lines.extend(self.detail.iter().map(|d| format!("DETAIL: {d}")));
+        lines.extend(self.hint.iter().map(|h| format!("HINT: {h}")));
+        lines.push(format!("statement: {}", self.statement));
+        lines
+    }
+}
+
+/// The preflight files beside the migrations that have one, in `dir`.
+pub fn read_preflight_files(
+    dir: &Path,
+    migrations: &[Migration],
+) -> Result<Vec<crate::emit::migrations::PreflightFile>, String> {
+    use crate::emit::migrations::PreflightFile;
+    let mut files = Vec::new();
+    for migration in migrations {
+        let name = PreflightFile::name_for(&migration.file_name);
+        let text = match std::fs::read_to_string(dir.join(&name)) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(format!("cannot read {name}: {e}")),
+        };
+        files.push(
+            PreflightFile::parse(&text)
+                .map_err(|e| format!("{name} cannot be read: {e}; restore it (git checkout)"))?,
+        );
+    }
+    Ok(files)
 }
 
 /// How running one migration ended.

@@ -11,6 +11,7 @@
 //! would leave it; a probe whose table or columns do not exist yet is
 //! reported as not measured (such a table is created empty).
 
+use crate::diag::{Code, Diagnostic, Span};
 use crate::diff::hazard::{HazardKind, Probe};
 use crate::emit::migrations::{PreflightFile, PreflightStep};
 use crate::model::physical::quote_identifier;
@@ -51,6 +52,64 @@ pub fn blocks(finding: &Finding, accept_data_loss: bool) -> bool {
             HazardKind::DataLoss => !accept_data_loss,
             HazardKind::TableRewrite | HazardKind::BlocksWrites => false,
         }
+}
+
+/// The findings as diagnostics at the documentation line behind each step
+/// (or the migration file, under `directory`, when a step has none):
+/// errors when they block, warnings when accepted, and what could not be
+/// measured as info.
+pub fn diagnostics(
+    measured: &[Measured],
+    accept_data_loss: bool,
+    directory: &str,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for m in measured {
+        let span = match &m.step.source {
+            Some(source) => Span::new(&*source.file, source.line, 1),
+            None => Span::new(&format!("{directory}/{}", m.migration), 1, 1),
+        };
+        for finding in m.findings.iter().filter(|f| f.count > 0) {
+            let blocks = blocks(finding, accept_data_loss);
+            let (code, help) = match (finding.hazard, blocks) {
+                (HazardKind::DataLoss, true) => (
+                    Code::PreflightDataLoss,
+                    "rerun with --accept-data-loss to lose them, or fix the documents (`gen migrations --withdraw`, edit, `gen migrations`)",
+                ),
+                (HazardKind::DataLoss, false) => (
+                    Code::PreflightDataLoss,
+                    "accepted with --accept-data-loss: they will be lost",
+                ),
+                _ => (
+                    Code::PreflightFailsOnData,
+                    "fix these rows first, or fix the documents (`gen migrations --withdraw`, edit, `gen migrations`)",
+                ),
+            };
+            let examples = if finding.examples.is_empty() {
+                String::new()
+            } else {
+                format!(" (for example {})", finding.examples.join("; "))
+            };
+            let message = format!(
+                "{}: {} {}{examples}",
+                m.step.description, finding.count, finding.message
+            );
+            let diagnostic = if blocks {
+                Diagnostic::error(code, span.clone(), message)
+            } else {
+                Diagnostic::warning(code, span.clone(), message)
+            };
+            out.push(diagnostic.with_help(help));
+        }
+        for why in &m.not_measured {
+            out.push(Diagnostic::info(
+                Code::PreflightNotMeasured,
+                span.clone(),
+                format!("{}: not measured: {why}", m.step.description),
+            ));
+        }
+    }
+    out
 }
 
 /// Runs every probe of `files` in one READ ONLY transaction.
@@ -256,7 +315,15 @@ async fn measure_probe(
         )],
         Probe::Cast {
             column, from, to, ..
-        } => cast_findings(connection, table, column, from, to, &key).await?,
+        } => {
+            let cast = Cast {
+                table,
+                column,
+                from,
+                to,
+            };
+            cast_findings(connection, &cast, &key).await?
+        }
     })
 }
 
@@ -370,14 +437,25 @@ async fn fetch(
 /// Tries the cast on every non-NULL value, as `USING column::type` would:
 /// the values it fails on, and those that come back different when cast
 /// back (`'02134'` becomes 2134).
+/// A column's type change, as the cast probe needs it.
+struct Cast<'a> {
+    table: &'a str,
+    column: &'a str,
+    from: &'a PgType,
+    to: &'a PgType,
+}
+
 async fn cast_findings(
     connection: &mut PgConnection,
-    table: &str,
-    column: &str,
-    from: &PgType,
-    to: &PgType,
+    cast: &Cast<'_>,
     key: &str,
 ) -> Result<Vec<Finding>, sqlx::Error> {
+    let Cast {
+        table,
+        column,
+        from,
+        to,
+    } = *cast;
     let from_sql = from.to_sql(Some("extensions"));
     let to_sql = to.to_sql(Some("extensions"));
     let source = relation(table);

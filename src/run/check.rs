@@ -79,24 +79,6 @@ fn read_both(
     }))
 }
 
-/// The drift between a live database and the schema `expected`, as
-/// diagnostics at the documents' lines (`gen apply --adopt`).
-pub(super) async fn live_drift(
-    config: &Config,
-    url: &str,
-    expected: &Realized,
-) -> anyhow::Result<Vec<Diagnostic>> {
-    let mut options = IntrospectOptions::default();
-    options
-        .ignored_tables
-        .extend(config.settings.overrides.ignore_tables.iter().cloned());
-    let live = introspect(url, &options).await?;
-    let live = comparable_live(live, expected);
-    let changes = diff_with(&live, expected, &DiffOptions::live(true));
-    let items = drift_items(&changes, &live, expected);
-    Ok(items.iter().map(DriftItem::to_diagnostic).collect())
-}
-
 impl Compared {
     /// The changes that bring the database to the documents.
     fn changes(&self) -> Vec<Change> {
