@@ -155,4 +155,5 @@ pub fn check(fixture: &Path) -> Schema {
     schema
 }
 pub mod db;
+pub mod populate;
 pub mod rows;
