@@ -279,6 +279,8 @@ fn migrations_command(config: &Config, args: &MigrationsArgs) -> anyhow::Result<
 }
 
 fn apply(config: &Config, args: &ApplyArgs) -> anyhow::Result<Outcome> {
+    // A URL that is not PostgreSQL's is refused before anything is read.
+    crate::introspect::validate_url(&args.database_url)?;
     let out_dir = config.output_dir_or(args.out.as_deref());
     let directory = out_dir.join(migrations::DIRECTORY);
     let masked = mask_url(&args.database_url);
@@ -294,14 +296,8 @@ fn apply(config: &Config, args: &ApplyArgs) -> anyhow::Result<Outcome> {
         use sqlx::Connection;
         // One plain connection: a pool would hide the cause of a failure
         // behind "pool timed out".
-        let mut connection = sqlx::PgConnection::connect(&args.database_url)
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot connect to {masked}: {}",
-                    crate::introspect::mask_in(&e.to_string(), &args.database_url)
-                )
-            })?;
+        let mut connection =
+            crate::introspect::connect_with(&args.database_url, &args.connect.options()).await?;
         migrator
             .run(&mut connection)
             .await
