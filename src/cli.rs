@@ -7,11 +7,13 @@ use crate::config::ConfigFile;
 use crate::diff::hazard::HazardKind;
 use crate::emit::migrations::AllowedHazards;
 use crate::emit::{Emitter, Target};
+use crate::introspect::{ConnectOptions, ConnectTimeout};
 use crate::settings::{ConfigSource, Settings};
 use crate::source::{find_root, lexically_normal};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub const DEFAULT_CONFIG: &str = "schema/gen.yaml";
 
@@ -216,6 +218,34 @@ pub struct LiveArgs {
     /// Longest any one catalog query may run, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub statement_timeout: u64,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// How a command that talks to a live database connects: `check`, `diff`
+/// and `apply` take these.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConnectArgs {
+    /// Longest connecting may take, in seconds (default: the URL's `connect_timeout`, else 10).
+    ///
+    /// Covers TCP, TLS, start-up and authentication together. The URL's
+    /// `connect_timeout` is read as libpq reads it, in seconds; this flag
+    /// wins over it. 0 waits indefinitely.
+    #[arg(long, value_name = "SECONDS")]
+    pub connect_timeout: Option<u64>,
+}
+
+impl ConnectArgs {
+    /// The library's options: an explicit flag wins over the URL.
+    pub fn options(&self) -> ConnectOptions {
+        let timeout = match self.connect_timeout {
+            None => ConnectTimeout::FromUrl,
+            // 0 as libpq's `connect_timeout=0` means it.
+            Some(0) => ConnectTimeout::Unlimited,
+            Some(seconds) => ConnectTimeout::Within(Duration::from_secs(seconds)),
+        };
+        ConnectOptions { timeout }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -336,6 +366,8 @@ pub struct MigrationsArgs {
     /// With --withdraw and no --database-url: withdraw without checking a database.
     #[arg(long, requires = "withdraw")]
     pub force: bool,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
     /// Migration version (YYYYMMDDHHMMSS); default: now, in UTC.
     #[arg(long, value_name = "VERSION")]
     pub timestamp: Option<String>,
@@ -420,6 +452,8 @@ pub struct ApplyArgs {
     /// Longest any one statement may run, in seconds (0: no limit).
     #[arg(long, value_name = "SECONDS", default_value_t = 900)]
     pub statement_timeout: u64,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

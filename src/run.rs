@@ -322,8 +322,11 @@ fn withdraw(
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
-            let recorded =
-                runtime.block_on(crate::apply::session::recorded(url, withdrawal.version))?;
+            let recorded = runtime.block_on(crate::apply::session::recorded(
+                url,
+                withdrawal.version,
+                &args.connect.options(),
+            ))?;
             let why = match recorded {
                 None => None,
                 Some(true) => Some("it is applied to"),

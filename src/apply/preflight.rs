@@ -40,7 +40,16 @@ pub struct Measured {
     pub step: PreflightStep,
     pub findings: Vec<Finding>,
     /// Probes that could not run, and why.
-    pub not_measured: Vec<String>,
+    pub not_measured: Vec<Unmeasured>,
+}
+
+/// A probe that could not run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unmeasured {
+    pub why: String,
+    /// Whether the rows exist but cannot be seen (row level security), so
+    /// that nothing can be said about them: that blocks like a finding.
+    pub blocks: bool,
 }
 
 /// Whether a finding stops the apply: anything that would fail, and
@@ -101,12 +110,14 @@ pub fn diagnostics(
             };
             out.push(diagnostic.with_help(help));
         }
-        for why in &m.not_measured {
-            out.push(Diagnostic::info(
-                Code::PreflightNotMeasured,
-                span.clone(),
-                format!("{}: not measured: {why}", m.step.description),
-            ));
+        for unmeasured in &m.not_measured {
+            let message = format!("{}: not measured: {}", m.step.description, unmeasured.why);
+            out.push(if unmeasured.blocks {
+                Diagnostic::error(Code::PreflightNotMeasured, span.clone(), message)
+                    .with_help("run the preflight as the tables' owner or a role with BYPASSRLS")
+            } else {
+                Diagnostic::info(Code::PreflightNotMeasured, span.clone(), message)
+            });
         }
     }
     out
@@ -150,14 +161,23 @@ pub async fn measure(
 
 /// One probe, inside a savepoint so that a probe PostgreSQL refuses (an
 /// expression naming a column that comes later) does not end the others.
-/// `Ok(Err(why))` is a probe that could not be measured.
+/// `Ok(Err(_))` is a probe that could not be measured.
 async fn run_probe(
     connection: &mut PgConnection,
     probe: &Probe,
     key: &[String],
-) -> Result<Result<Vec<Finding>, String>, sqlx::Error> {
+) -> Result<Result<Vec<Finding>, Unmeasured>, sqlx::Error> {
     if let Some(missing) = missing_objects(connection, probe).await? {
-        return Ok(Err(missing));
+        return Ok(Err(Unmeasured {
+            why: missing,
+            blocks: false,
+        }));
+    }
+    if let Some(hidden) = hidden_rows(connection, probe.table()).await? {
+        return Ok(Err(Unmeasured {
+            why: hidden,
+            blocks: true,
+        }));
     }
     sqlx::raw_sql("SAVEPOINT gen_probe")
         .execute(&mut *connection)
@@ -178,10 +198,37 @@ async fn run_probe(
                 .as_database_error()
                 .map(|e| e.message().to_owned())
                 .unwrap_or_default();
-            Ok(Err(format!("PostgreSQL could not evaluate it: {message}")))
+            Ok(Err(Unmeasured {
+                why: format!("PostgreSQL could not evaluate it: {message}"),
+                blocks: false,
+            }))
         }
         Err(error) => Err(error),
     }
+}
+
+/// Whether row level security hides rows of `table` from this role, so
+/// that a count would say 0 where there are rows: RLS applies unless the
+/// role is a superuser, has BYPASSRLS, or owns the table without FORCE.
+async fn hidden_rows(
+    connection: &mut PgConnection,
+    table: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let hidden: Option<bool> = sqlx::query_scalar(
+        "SELECT c.relrowsecurity
+            AND NOT r.rolsuper AND NOT r.rolbypassrls
+            AND (c.relforcerowsecurity OR NOT pg_has_role(c.relowner, 'USAGE'))
+         FROM pg_class c, pg_roles r
+         WHERE c.oid = to_regclass($1) AND r.rolname = current_user",
+    )
+    .bind(format!("public.{}", quote_identifier(table)))
+    .fetch_optional(&mut *connection)
+    .await?;
+    Ok(hidden.unwrap_or(false).then(|| {
+        format!(
+            "row level security hides rows of {table} from this role, so they cannot be counted"
+        )
+    }))
 }
 
 /// Why a probe cannot run yet: its table or a column does not exist.

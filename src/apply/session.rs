@@ -11,7 +11,7 @@ use crate::diff::drift::{DriftItem, drift_items};
 use crate::diff::live::comparable_live;
 use crate::diff::{DiffOptions, diff_with};
 use crate::emit::migrations::PreflightFile;
-use crate::introspect::{IntrospectError, IntrospectOptions, introspect};
+use crate::introspect::{ConnectOptions, IntrospectError, IntrospectOptions, introspect};
 use crate::model::stages::Realized;
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
@@ -32,6 +32,7 @@ pub enum Mode {
 /// What one `gen apply` is asked.
 pub struct Request<'a> {
     pub url: &'a str,
+    pub connect: ConnectOptions,
     pub migrations: &'a [Migration],
     /// The preflight files of the migrations that have one.
     pub preflight: &'a [PreflightFile],
@@ -91,7 +92,7 @@ pub enum ApplyError {
 
 /// Runs one `gen apply` on a connection of its own.
 pub async fn run(request: &Request<'_>) -> Result<Report, ApplyError> {
-    let mut connection = crate::introspect::connect(request.url).await?;
+    let mut connection = crate::introspect::connect_with(request.url, &request.connect).await?;
     let report = run_connected(&mut connection, request).await;
     let _ = connection.close().await;
     report.map_err(|e| ApplyError::Database {
@@ -129,10 +130,12 @@ async fn run_connected(
         .cloned()
         .collect();
     let measured = preflight::measure(connection, &files, request.limits.statement_timeout).await?;
-    let blocked = measured
-        .iter()
-        .flat_map(|m| &m.findings)
-        .any(|f| preflight::blocks(f, request.accept_data_loss));
+    let blocked = measured.iter().any(|m| {
+        m.not_measured.iter().any(|u| u.blocks)
+            || m.findings
+                .iter()
+                .any(|f| preflight::blocks(f, request.accept_data_loss))
+    });
     let then = if blocked || request.mode == Mode::DryRun {
         AfterPreflight::NotRun(pending)
     } else {
@@ -179,7 +182,10 @@ async fn adopt(
     let Some(expected) = request.expected else {
         return Ok(Report::AdoptRefused(Vec::new()));
     };
-    let mut options = IntrospectOptions::default();
+    let mut options = IntrospectOptions {
+        connect: request.connect.clone(),
+        ..IntrospectOptions::default()
+    };
     options
         .ignored_tables
         .extend(request.ignored_tables.iter().cloned());
@@ -201,8 +207,12 @@ async fn adopt(
 
 /// Whether the history of the database at `url` has `version`: `None`
 /// when it does not, `Some(true)` applied, `Some(false)` recorded as failed.
-pub async fn recorded(url: &str, version: i64) -> Result<Option<bool>, ApplyError> {
-    let mut connection = crate::introspect::connect(url).await?;
+pub async fn recorded(
+    url: &str,
+    version: i64,
+    connect: &ConnectOptions,
+) -> Result<Option<bool>, ApplyError> {
+    let mut connection = crate::introspect::connect_with(url, connect).await?;
     let history = super::read_history(&mut connection).await;
     let _ = connection.close().await;
     let history = history.map_err(|e| ApplyError::Database {

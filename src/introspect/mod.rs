@@ -8,16 +8,24 @@
 //! The model built here is spelled the way PostgreSQL deparses things
 //! (`'a'::text`, `= ANY (ARRAY[...])`); `crate::diff::canonical` brings both
 //! sides to one spelling before they are compared.
+//!
+//! Opening connections (`connect`: the scheme check and the connect
+//! timeout) and hiding passwords in messages (`mask`) live here too, and
+//! `gen apply` uses them, so that every command connects the same way.
 
 mod catalog;
+mod connect;
+mod mask;
 
 use crate::model::Schema;
 use sqlx::Connection;
-use sqlx::postgres::{PgConnectOptions, PgConnection};
-use std::str::FromStr;
 use std::time::Duration;
 
 pub use catalog::{QueryError, begin_read_only, read_schema};
+pub use connect::{
+    ConnectOptions, ConnectTimeout, DEFAULT_CONNECT_TIMEOUT, connect_with, validate_url,
+};
+pub use mask::{mask_in, mask_url};
 
 /// What to read and how long any one query may take.
 #[derive(Debug, Clone)]
@@ -30,6 +38,8 @@ pub struct IntrospectOptions {
     /// Applied with `SET LOCAL statement_timeout`, so that a catalog query
     /// stuck behind a lock fails instead of hanging CI.
     pub statement_timeout: Duration,
+    /// How each of the connections is opened.
+    pub connect: ConnectOptions,
 }
 
 impl Default for IntrospectOptions {
@@ -38,6 +48,7 @@ impl Default for IntrospectOptions {
             schemas: vec!["public".to_owned()],
             ignored_tables: vec!["_sqlx_migrations".to_owned()],
             statement_timeout: Duration::from_secs(30),
+            connect: ConnectOptions::default(),
         }
     }
 }
@@ -46,61 +57,28 @@ impl Default for IntrospectOptions {
 pub enum IntrospectError {
     #[error("invalid database URL {url}: {message}")]
     Url { url: String, message: String },
+    #[error(
+        "refusing {url}: its scheme is `{scheme}`, and gen talks to PostgreSQL only \
+         (postgres:// or postgresql:// URLs)"
+    )]
+    Scheme { url: String, scheme: String },
     #[error("cannot connect to {url}: {message}")]
     Connect { url: String, message: String },
+    /// The endpoint, not the URL: the URL is in the command line already,
+    /// and the host and port are what a reader checks first.
+    #[error(
+        "cannot connect to {endpoint} within {} s (connect timeout): no PostgreSQL server \
+         answered in time (TCP, TLS and start-up must all finish); check the host and port, \
+         or raise --connect-timeout",
+        .timeout.as_secs_f64()
+    )]
+    ConnectTimeout { endpoint: String, timeout: Duration },
     #[error("reading the catalog of {url} failed ({what}): {message}")]
     Query {
         url: String,
         what: &'static str,
         message: String,
     },
-}
-
-/// Hides the password of a connection URL in messages.
-pub fn mask_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let Some((credentials, host)) = rest.rsplit_once('@') else {
-        return url.to_owned();
-    };
-    match credentials.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
-    }
-}
-
-/// Replaces the URL, and its password on its own, wherever an error message
-/// repeats them.
-pub fn mask_in(message: &str, url: &str) -> String {
-    let mut out = message.replace(url, &mask_url(url));
-    if let Some(password) = password_of(url)
-        && password.len() >= 3
-    {
-        out = out.replace(password, "***");
-    }
-    out
-}
-
-fn password_of(url: &str) -> Option<&str> {
-    let rest = url.split_once("://")?.1;
-    let credentials = rest.rsplit_once('@')?.0;
-    credentials.split_once(':').map(|(_, p)| p)
-}
-
-/// Opens one connection. The URL's `sslmode` (and `sslrootcert`) are honoured
-/// as libpq does; TLS is provided by rustls.
-pub async fn connect(url: &str) -> Result<PgConnection, IntrospectError> {
-    let options = PgConnectOptions::from_str(url).map_err(|e| IntrospectError::Url {
-        url: mask_url(url),
-        message: mask_in(&e.to_string(), url),
-    })?;
-    PgConnection::connect_with(&options)
-        .await
-        .map_err(|e| IntrospectError::Connect {
-            url: mask_url(url),
-            message: mask_in(&e.to_string(), url),
-        })
 }
 
 /// Connects and reads the schema. The four groups of catalog queries run at
@@ -113,8 +91,11 @@ pub async fn introspect(url: &str, options: &IntrospectOptions) -> Result<Schema
         what,
         message: mask_in(&e.to_string(), url),
     };
+    // Refused once here rather than four times below.
+    validate_url(url)?;
+    let connect = || connect_with(url, &options.connect);
     let (mut a, mut b, mut c, mut d) =
-        tokio::try_join!(connect(url), connect(url), connect(url), connect(url))?;
+        tokio::try_join!(connect(), connect(), connect(), connect())?;
     let timeout = options.statement_timeout;
     let mut first = begin_read_only(&mut a, timeout)
         .await
@@ -168,21 +149,4 @@ pub async fn introspect(url: &str, options: &IntrospectOptions) -> Result<Schema
 /// A snapshot name as `pg_export_snapshot()` makes them (`00000003-0000001B-1`).
 fn snapshot_name(name: &str) -> Option<&str> {
     (!name.is_empty() && name.chars().all(|c| c.is_ascii_hexdigit() || c == '-')).then_some(name)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn masks_passwords_everywhere() {
-        let url = "postgres://me:s3cret@db.example.com:5432/app?sslmode=require";
-        assert_eq!(
-            mask_url(url),
-            "postgres://me:***@db.example.com:5432/app?sslmode=require"
-        );
-        let message = format!("error with {url} and s3cret again");
-        let masked = mask_in(&message, url);
-        assert!(!masked.contains("s3cret"), "{masked}");
-    }
 }

@@ -15,6 +15,8 @@ use std::io::Write;
 use std::time::Duration;
 
 pub(super) fn apply(config: &Config, args: &ApplyArgs) -> anyhow::Result<Outcome> {
+    // A URL that is not PostgreSQL's is refused before anything is read.
+    crate::introspect::validate_url(&args.database_url)?;
     let out_dir = config.output_dir_or(args.out.as_deref());
     let directory = out_dir.join(migrations::DIRECTORY);
     let shown = config.display(&directory);
@@ -42,6 +44,7 @@ pub(super) fn apply(config: &Config, args: &ApplyArgs) -> anyhow::Result<Outcome
     };
     let request = Request {
         url: &args.database_url,
+        connect: args.connect.options(),
         migrations: &migrations,
         preflight: &preflight,
         mode,

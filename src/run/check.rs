@@ -20,7 +20,7 @@ use crate::emit::migrations::{self, AllowedHazards, MigrationRequest};
 use crate::emit::sql::{DestructiveSteps, diff_script};
 use crate::emit::stale::stale_output;
 use crate::emit::{EmitContext, Emitter};
-use crate::introspect::{IntrospectOptions, introspect};
+use crate::introspect::{IntrospectOptions, introspect, validate_url};
 use crate::model::Schema;
 use crate::model::stages::Realized;
 use crate::project::Project;
@@ -47,9 +47,12 @@ fn read_both(
     url: &str,
     live_args: &LiveArgs,
 ) -> anyhow::Result<Result<Compared, Outcome>> {
+    // A URL that is not PostgreSQL's is refused before the documents are read.
+    validate_url(url)?;
     let mut introspect_options = IntrospectOptions {
         schemas: live_args.schemas.clone(),
         statement_timeout: Duration::from_secs(live_args.statement_timeout.max(1)),
+        connect: live_args.connect.options(),
         ..IntrospectOptions::default()
     };
     introspect_options
