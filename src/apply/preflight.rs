@@ -76,7 +76,7 @@ pub fn diagnostics(
     for m in measured {
         let span = match &m.step.source {
             Some(source) => Span::new(&*source.file, source.line, 1),
-            None => Span::new(&format!("{directory}/{}", m.migration), 1, 1),
+            None => Span::new(format!("{directory}/{}", m.migration), 1, 1),
         };
         for finding in m.findings.iter().filter(|f| f.count > 0) {
             let blocks = blocks(finding, accept_data_loss);

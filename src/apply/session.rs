@@ -64,7 +64,7 @@ pub enum Report {
     Preflight {
         measured: Vec<Measured>,
         blocked: bool,
-        then: AfterPreflight,
+        then: Box<AfterPreflight>,
     },
 }
 
@@ -77,7 +77,7 @@ pub enum AfterPreflight {
     /// The ones before ran; this one failed and was rolled back.
     Failed {
         applied: Vec<(Migration, usize, Duration)>,
-        migration: Migration,
+        migration: Box<Migration>,
         failure: StatementFailure,
     },
 }
@@ -144,7 +144,7 @@ async fn run_connected(
     Ok(Report::Preflight {
         measured,
         blocked,
-        then,
+        then: Box::new(then),
     })
 }
 
@@ -165,7 +165,7 @@ async fn apply_pending(
             RunOutcome::Failed(failure) => {
                 return Ok(AfterPreflight::Failed {
                     applied,
-                    migration,
+                    migration: Box::new(migration),
                     failure,
                 });
             }
@@ -183,7 +183,7 @@ async fn adopt(
         return Ok(Report::AdoptRefused(Vec::new()));
     };
     let mut options = IntrospectOptions {
-        connect: request.connect.clone(),
+        connect: request.connect,
         ..IntrospectOptions::default()
     };
     options

@@ -129,7 +129,7 @@ pub(super) fn apply(config: &Config, args: &ApplyArgs) -> anyhow::Result<Outcome
                     ""
                 }
             );
-            after_preflight(then, blocked, args.dry_run, &shown, &masked)?
+            after_preflight(*then, blocked, args.dry_run, &shown, &masked)?
         }
     })
 }
