@@ -408,6 +408,19 @@ const EDITS: &[Edit] = &[
         outcome: Outcome::Applied { changed: &[] },
     },
     Edit {
+        name: "add a NOT NULL column with a default",
+        replace: &[(
+            MASTER,
+            "| Column | Type | Nullable | Description | Used By |\n|--------|------|----------|-------------|---------|\n| id | uuid | NO | Primary key | All |\n| assigned_agent_id",
+            "| Column | Type | Nullable | Description | Used By | Default |\n|--------|------|----------|-------------|---------|---------|\n| id | uuid | NO | Primary key | All | |\n| region | varchar | NO | Sales region | Display | 'south' |\n| assigned_agent_id",
+        )],
+        data: "",
+        allow: &[],
+        outcome: Outcome::Applied {
+            changed: &["customers.region"],
+        },
+    },
+    Edit {
         name: "add a nullable column",
         replace: &[(
             MASTER,

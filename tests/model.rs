@@ -374,3 +374,27 @@ fn schema_yaml_is_the_json_model_and_one_table_is_pinned() {
     assert!(users.len() > 20, "{users:?}");
     insta::assert_snapshot!("schema_yaml_users", users.join("\n"));
 }
+
+/// A `Default` column in a Markdown column table sets the column's
+/// default, as written; an empty cell or a dash is no default.
+#[test]
+fn markdown_tables_carry_defaults() {
+    let schema = support::check(&support::root().join("tests/fixtures/ok/defaults.md"));
+    let widgets = &schema.tables["widgets"];
+    let default = |name: &str| widgets.column(name).unwrap().default.clone();
+    assert_eq!(default("status").as_deref(), Some("'active'"));
+    assert_eq!(default("stock").as_deref(), Some("0"));
+    assert_eq!(default("created_at"), None);
+    let schema =
+        support::check(&support::root().join("tests/fixtures/err/table_headers_and_defaults.md"));
+    let widgets = &schema.tables["widgets"];
+    assert_eq!(
+        widgets.column("name").unwrap().default,
+        None,
+        "an injected statement never becomes a default"
+    );
+    assert_eq!(
+        widgets.column("status").unwrap().default.as_deref(),
+        Some("'active'")
+    );
+}

@@ -199,6 +199,10 @@ code_table! {
             "a claimed total (`Total Tables: 289`, `Tables Used (37)`, `(33 Tables)`) disagrees with what is there";
         UnparsedSql: "unparsed-sql", Warning,
             "a SQL statement sqlparser cannot read (info: a statement the model ignores)";
+        UnknownTableColumn: "unknown-table-column", Warning,
+            "a column table has a header the reader does not know; its cells are ignored";
+        InvalidDefault: "invalid-default", Warning,
+            "a `Default` cell is not one SQL expression; the column gets no default";
         UnknownType: "unknown-type", Warning,
             "a type that is not a known PostgreSQL type";
         InvalidIdentifier: "invalid-identifier", Error,
@@ -287,7 +291,7 @@ mod tests {
             Code::ALL.last(),
             Some(&Code::Drift(DriftKind::MissingExtension))
         );
-        assert_eq!(Code::ALL[28], Code::MigrationEdited);
+        assert_eq!(Code::ALL[30], Code::MigrationEdited);
     }
 
     #[test]

@@ -795,7 +795,11 @@ fn alter_column(
     let type_changes = !options.same_type(&old.ty, &new.ty);
     let default_changes = !options.same_expression(old.default.as_deref(), new.default.as_deref())
         || (type_changes && new.default.is_some());
-    if default_changes && old.default.is_some() {
+    // A default is dropped before a type change, so that it never blocks
+    // the cast, or when the documents drop it; a new default replaces the
+    // old one by itself.
+    let drop_default = type_changes || (default_changes && new.default.is_none());
+    if drop_default && old.default.is_some() {
         out.push(Change::DropDefault {
             table: t(),
             column: c(),

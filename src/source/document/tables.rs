@@ -4,6 +4,17 @@
 use super::text::*;
 use super::*;
 
+/// The headers a column table may have, lower-cased: any other is
+/// reported (`unknown-table-column`), never silently dropped.
+const COLUMN_TABLE_HEADERS: &[&str] = &[
+    "column",
+    "type",
+    "nullable",
+    "default",
+    "description",
+    "used by",
+];
+
 impl Walker<'_> {
     pub(super) fn table(&mut self, table: &MarkdownTable) {
         let first = table
@@ -27,6 +38,8 @@ impl Walker<'_> {
         let nullable_index = table.column("Nullable");
         let description_index = table.column("Description");
         let used_by_index = table.column("Used By");
+        let default_index = table.column("Default");
+        self.unknown_headers(table);
         let header_width = table.header.len();
         let mut diagnostics = Vec::new();
         let mut columns: Vec<Column> = Vec::new();
@@ -144,6 +157,17 @@ impl Walker<'_> {
             }
             column.description = description;
             column.used_by = cell(used_by_index);
+            match default_expression(&cell(default_index).unwrap_or_default()) {
+                Ok(default) => column.default = default,
+                Err(why) => diagnostics.push(
+                    Diagnostic::warning(
+                        Code::InvalidDefault,
+                        source.span(),
+                        format!("the default of {table_name}.{name} is not one SQL expression: {why}"),
+                    )
+                    .with_help("write one expression, such as `0`, `'active'` or `now()`; the column gets no default"),
+                ),
+            }
             columns.push(column);
         }
         self.fragment.diagnostics.extend(diagnostics);
@@ -154,6 +178,27 @@ impl Walker<'_> {
             if t.primary_key.is_none() {
                 t.primary_key = primary_key;
             }
+        }
+    }
+
+    /// Reports the headers of a column table that the reader does not know.
+    fn unknown_headers(&mut self, table: &MarkdownTable) {
+        for header in &table.header {
+            let header = header.trim();
+            if COLUMN_TABLE_HEADERS
+                .iter()
+                .any(|known| header.eq_ignore_ascii_case(known))
+            {
+                continue;
+            }
+            self.diagnostic(
+                Diagnostic::warning(
+                    Code::UnknownTableColumn,
+                    self.file.span_line(table.line),
+                    format!("the column table's header `{header}` is not one the reader knows: its cells are ignored"),
+                )
+                .with_help("the known headers are Column, Type, Nullable, Default, Description and Used By; rename it, or move its text into Description"),
+            );
         }
     }
 
