@@ -6,7 +6,7 @@
 
 use crate::model::overrides::Overrides;
 use crate::model::physical::{RealizeOptions, Stubs};
-use crate::settings::{ConfigSource, GlossaryOptions, Settings, Target};
+use crate::settings::{ConfigSource, GlossaryOptions, MigrationOptions, Settings, Target};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -35,6 +35,9 @@ pub struct ConfigFile {
     /// The glossary's rows in javari_knowledge.
     #[serde(default)]
     pub glossary: GlossaryOptions,
+    /// The timeouts every later migration sets.
+    #[serde(default)]
+    pub migrations: MigrationOptions,
     #[serde(default)]
     pub overrides: Overrides,
 }
@@ -94,6 +97,7 @@ impl ConfigFile {
                 rls: self.rls.clone(),
             },
             glossary: self.glossary.clone(),
+            migrations: self.migrations.clone(),
         }
     }
 }
@@ -110,6 +114,18 @@ mod tests {
         let message = error.to_string();
         assert!(message.starts_with("gen.yaml:6:"), "{message}");
         assert!(message.contains("colums"), "{message}");
+    }
+
+    #[test]
+    fn migration_timeouts_are_durations() {
+        let config = ConfigFile::parse("migrations:\n  lock_timeout: 2s\n", "gen.yaml").unwrap();
+        assert_eq!(config.migrations.lock_timeout.as_str(), "2s");
+        assert_eq!(config.migrations.statement_timeout.as_str(), "15min");
+        let error = ConfigFile::parse("migrations:\n  lock_timeout: \"5s'; DROP\"\n", "gen.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("gen.yaml:2:"), "{error}");
+        assert!(error.contains("is not a duration"), "{error}");
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub struct Settings {
     pub target: Target,
     pub realize: RealizeOptions,
     pub glossary: GlossaryOptions,
+    pub migrations: MigrationOptions,
 }
 
 /// The configuration file as diagnostics show it.
@@ -62,5 +63,60 @@ impl Default for GlossaryOptions {
         GlossaryOptions {
             category: DEFAULT_GLOSSARY_CATEGORY.to_owned(),
         }
+    }
+}
+
+/// How later migrations protect a database in use (the `migrations:`
+/// section of schema/gen.yaml): each starts with `SET LOCAL lock_timeout`
+/// and `SET LOCAL statement_timeout`, so that a statement that cannot get
+/// its lock fails fast instead of queueing the table's traffic behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MigrationOptions {
+    pub lock_timeout: PgDuration,
+    pub statement_timeout: PgDuration,
+}
+
+impl Default for MigrationOptions {
+    fn default() -> Self {
+        MigrationOptions {
+            lock_timeout: PgDuration("5s".to_owned()),
+            statement_timeout: PgDuration("15min".to_owned()),
+        }
+    }
+}
+
+/// A duration as PostgreSQL's settings spell it: a whole number and a unit
+/// (`ms`, `s`, `min`, `h`), such as `5s`. Checked when read, since it goes
+/// into the migration as SQL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PgDuration(String);
+
+impl PgDuration {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for PgDuration {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        let digits = text.chars().take_while(char::is_ascii_digit).count();
+        let unit = &text[digits..];
+        if digits > 0 && ["ms", "s", "min", "h"].contains(&unit) {
+            Ok(PgDuration(text))
+        } else {
+            Err(format!(
+                "`{text}` is not a duration: write a whole number and ms, s, min or h (such as 5s)"
+            ))
+        }
+    }
+}
+
+impl From<PgDuration> for String {
+    fn from(duration: PgDuration) -> String {
+        duration.0
     }
 }

@@ -804,8 +804,23 @@ async fn a_failed_migration_is_withdrawn_fixed_and_applied() {
         .unwrap();
     let copy = copy_of_fixture(edit).await;
     edit_documents(&copy.project, edit);
+    // The migration sets the configured lock timeout itself.
+    let config = copy.project.join("schema/gen.yaml");
+    let mut yaml = std::fs::read_to_string(&config).unwrap();
+    yaml.push_str("migrations:\n  lock_timeout: 1s\n");
+    std::fs::write(&config, yaml).unwrap();
     let generated = gen_in(&copy.project, &["migrations", "--timestamp", NEXT]);
     assert_eq!(generated.status.code(), Some(0), "{}", text(&generated));
+    let up = std::fs::read_to_string(
+        copy.project
+            .join(format!("generated/migrations/{NEXT}_schema.up.sql")),
+    )
+    .unwrap();
+    assert!(up.contains("SET LOCAL lock_timeout = '1s';"), "{up}");
+    assert!(
+        up.contains("SET LOCAL statement_timeout = '15min';"),
+        "{up}"
+    );
     let before = state(&copy.db).await;
 
     // A long read holds ACCESS SHARE on customers; SET NOT NULL needs
@@ -817,17 +832,12 @@ async fn a_failed_migration_is_withdrawn_fixed_and_applied() {
         .await
         .unwrap();
     let started = std::time::Instant::now();
-    let failed = gen_in(
-        &copy.project,
-        &[
-            "apply",
-            "--lock-timeout",
-            "1",
-            "--database-url",
-            &copy.db.url,
-        ],
+    let failed = gen_in(&copy.project, &["apply", "--database-url", &copy.db.url]);
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < std::time::Duration::from_secs(3),
+        "the migration's 1 s lock timeout holds: {elapsed:?}"
     );
-    assert!(started.elapsed().as_secs() < 10, "the lock timeout holds");
     assert_eq!(failed.status.code(), Some(1), "{}", text(&failed));
     let notes = stderr(&failed);
     let up_name = format!("{NEXT}_schema.up.sql");
@@ -836,6 +846,12 @@ async fn a_failed_migration_is_withdrawn_fixed_and_applied() {
         "{notes}"
     );
     assert!(notes.contains("rolled back"), "{notes}");
+    assert!(
+        notes.contains("blocked by pid")
+            && notes.contains("AccessShareLock on customers")
+            && notes.contains("LOCK TABLE customers IN ACCESS SHARE MODE"),
+        "names the blocking session: {notes}"
+    );
     assert!(
         notes.contains("--withdraw"),
         "points to the recovery: {notes}"

@@ -252,6 +252,9 @@ pub struct StatementFailure {
     pub hint: Option<String>,
     /// The SQLSTATE code.
     pub code: Option<String>,
+    /// When the statement gave up waiting for a lock: the other sessions
+    /// that hold locks on the tables it names, as people read them.
+    pub blockers: Vec<String>,
 }
 
 impl StatementFailure {
@@ -262,6 +265,7 @@ impl StatementFailure {
         lines.extend(self.detail.iter().map(|d| format!("DETAIL: {d}")));
         lines.extend(self.hint.iter().map(|h| format!("HINT: {h}")));
         lines.push(format!("statement: {}", self.statement));
+        lines.extend(self.blockers.iter().map(|b| format!("blocked by {b}")));
         lines
     }
 }
@@ -317,12 +321,15 @@ pub async fn run_migration(
             .execute(&mut *connection)
             .await
         {
-            let failure = match error.as_database_error() {
+            let mut failure = match error.as_database_error() {
                 Some(_) => failure_of(&error, *line, text),
                 None => return Err(error),
             };
             if !migration.no_transaction {
                 sqlx::raw_sql("ROLLBACK").execute(&mut *connection).await?;
+            }
+            if failure.code.as_deref() == Some(LOCK_NOT_AVAILABLE) {
+                failure.blockers = blockers(connection, text).await?;
             }
             return Ok(RunOutcome::Failed(failure));
         }
@@ -349,6 +356,63 @@ fn statements_of(sql: &str) -> Vec<(u32, String)> {
     }
 }
 
+/// SQLSTATE of a lock wait that ran out (`lock_timeout`).
+const LOCK_NOT_AVAILABLE: &str = "55P03";
+
+/// The sessions that hold locks on a table the statement names: who made
+/// the statement wait. Read after the failed transaction is rolled back;
+/// the other session still holds its lock.
+async fn blockers(
+    connection: &mut PgConnection,
+    statement: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct Holder {
+        pid: i32,
+        relname: String,
+        mode: String,
+        usename: Option<String>,
+        application_name: Option<String>,
+        state: Option<String>,
+        seconds: Option<i64>,
+        query: Option<String>,
+    }
+    let holders: Vec<Holder> = sqlx::query_as(
+        "SELECT DISTINCT a.pid, c.relname::text AS relname, l.mode, a.usename::text AS usename,
+                a.application_name, a.state,
+                extract(epoch FROM now() - a.xact_start)::bigint AS seconds,
+                left(a.query, 120) AS query
+         FROM pg_locks l
+         JOIN pg_class c ON c.oid = l.relation
+         JOIN pg_stat_activity a ON a.pid = l.pid
+         WHERE l.granted AND l.pid <> pg_backend_pid() AND c.relkind IN ('r', 'p')
+         ORDER BY a.pid, relname",
+    )
+    .fetch_all(&mut *connection)
+    .await?;
+    let words: Vec<String> = statement
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .map(str::to_owned)
+        .collect();
+    Ok(holders
+        .into_iter()
+        .filter(|h| words.contains(&h.relname))
+        .map(|h| {
+            format!(
+                "pid {} (user {}, application {:?}, {}, transaction open {} s), holding {} on {}: {}",
+                h.pid,
+                h.usename.as_deref().unwrap_or("?"),
+                h.application_name.as_deref().unwrap_or(""),
+                h.state.as_deref().unwrap_or("state unknown"),
+                h.seconds.unwrap_or(0),
+                h.mode,
+                h.relname,
+                h.query.as_deref().unwrap_or("").trim()
+            )
+        })
+        .collect())
+}
+
 fn failure_of(error: &sqlx::Error, line: u32, text: &str) -> StatementFailure {
     let first_line = text.lines().next().unwrap_or_default().to_owned();
     let Some(database) = error.as_database_error() else {
@@ -359,6 +423,7 @@ fn failure_of(error: &sqlx::Error, line: u32, text: &str) -> StatementFailure {
             detail: None,
             hint: None,
             code: None,
+            blockers: Vec::new(),
         };
     };
     let pg = database.try_downcast_ref::<PgDatabaseError>();
@@ -377,6 +442,7 @@ fn failure_of(error: &sqlx::Error, line: u32, text: &str) -> StatementFailure {
         detail: pg.and_then(|pg| pg.detail()).map(str::to_owned),
         hint: pg.and_then(|pg| pg.hint()).map(str::to_owned),
         code: database.code().map(|c| c.into_owned()),
+        blockers: Vec::new(),
     }
 }
 

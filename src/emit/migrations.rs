@@ -597,7 +597,7 @@ pub fn plan(
                     .collect();
                 return Ok(Plan::Refused { refused, adds });
             }
-            let text = script_of_steps(&up_title, &steps, templates)?;
+            let text = script_of_steps(&up_title, &steps, context)?;
             let summary = ChangeSummary::of(steps.iter().map(|s| s.change.clone()).collect());
             (text, summary, steps)
         }
@@ -619,7 +619,7 @@ pub fn plan(
         script_of_steps(
             &format!("{stem} (down)"),
             &classify(down, current, base),
-            templates,
+            context,
         )?
     };
     let up_name = format!("{stem}.up.sql");
@@ -662,23 +662,29 @@ pub fn plan(
     })
 }
 
-/// A script of classified steps, each with its hazards above it.
+/// A script of classified steps, each with its hazards above it, after
+/// the timeouts (`timeouts.sql.tera`).
 fn script_of_steps(
     title: &str,
     steps: &[Step],
-    templates: &super::Templates,
+    context: &EmitContext<'_>,
 ) -> Result<String, TemplateError> {
     let changes: Vec<Change> = steps.iter().map(|s| s.change.clone()).collect();
     let hazards: Vec<Vec<Hazard>> = steps.iter().map(|s| s.hazards.clone()).collect();
+    let options = &context.settings().migrations;
+    let mut values = tera::Context::new();
+    values.insert("lock_timeout", options.lock_timeout.as_str());
+    values.insert("statement_timeout", options.statement_timeout.as_str());
+    let timeouts = context.templates.render("timeouts.sql.tera", &values)?;
     render_script(
         &Script {
             title,
             changes: &changes,
             hazards: &hazards,
-            prelude: None,
+            prelude: Some(timeouts.trim_end().to_owned()),
             epilogue: None,
         },
-        templates,
+        context.templates,
     )
 }
 

@@ -36,6 +36,11 @@ const EMBEDDED: &[(&str, &str, Group)] = &[
         Group::Sql,
     ),
     (
+        "timeouts.sql.tera",
+        include_str!("../../templates/timeouts.sql.tera"),
+        Group::Sql,
+    ),
+    (
         "prelude.up.sql.tera",
         include_str!("../../templates/prelude.up.sql.tera"),
         Group::Sql,
