@@ -1035,3 +1035,48 @@ async fn adopt_records_a_matching_database_and_refuses_a_drifted_one() {
         .unwrap();
     assert!(!exists, "no history was written");
 }
+
+/// Only a real rewrite carries `table-rewrite`: varchar → text keeps the
+/// table's file (catalog only), varchar → integer gets a new one.
+#[tokio::test]
+async fn only_real_rewrites_are_called_table_rewrite() {
+    for (name, rewrites, apply) in [
+        ("widen a varchar to text", false, &["apply"][..]),
+        (
+            "cast varchar to integer, allowed at generation",
+            true,
+            &["apply", "--accept-data-loss"][..],
+        ),
+    ] {
+        let edit = EDITS.iter().find(|e| e.name == name).unwrap();
+        let copy = copy_of_fixture(edit).await;
+        edit_documents(&copy.project, edit);
+        let mut args = vec!["migrations", "--timestamp", NEXT];
+        args.extend_from_slice(edit.allow);
+        let generated = gen_in(&copy.project, &args);
+        assert_eq!(generated.status.code(), Some(0), "{}", text(&generated));
+        let up = std::fs::read_to_string(
+            copy.project
+                .join(format!("generated/migrations/{NEXT}_schema.up.sql")),
+        )
+        .unwrap();
+        assert_eq!(
+            up.contains("-- hazard table-rewrite:"),
+            rewrites,
+            "{name}:\n{up}"
+        );
+        let filenode = || async {
+            sqlx::query_scalar::<_, i64>("SELECT pg_relation_filenode('customers')::bigint")
+                .fetch_one(copy.db.pool())
+                .await
+                .unwrap()
+        };
+        let before = filenode().await;
+        let mut args = apply.to_vec();
+        args.extend(["--database-url", copy.db.url.as_str()]);
+        let applied = gen_in(&copy.project, &args);
+        assert_eq!(applied.status.code(), Some(0), "{name}: {}", text(&applied));
+        assert_eq!(filenode().await != before, rewrites, "{name}");
+        copy.db.drop_database().await;
+    }
+}

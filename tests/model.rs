@@ -398,3 +398,34 @@ fn markdown_tables_carry_defaults() {
         Some("'active'")
     );
 }
+
+/// A column override in gen.yaml may set a default; one that is not a
+/// single SQL expression is reported and never reaches the model.
+#[test]
+fn config_overrides_set_defaults_checked_as_sql() {
+    let text = "overrides:\n  tables:\n    customers:\n      columns:\n        status: { default: \"'active'\" }\n        city: { default: \"'x'; DROP TABLE customers\" }\n";
+    let config = schemagen::config::ConfigFile::parse(text, "gen.yaml").unwrap();
+    let settings = config.settings(
+        vec![support::root().join("schema/docs")],
+        support::root(),
+        Some(schemagen::settings::ConfigSource {
+            display_path: "gen.yaml".to_owned(),
+            text: text.to_owned(),
+        }),
+        None,
+    );
+    let project = schemagen::project::Project::load(&settings).unwrap();
+    let customers = &project.documented().tables["customers"];
+    assert_eq!(
+        customers.column("status").unwrap().default.as_deref(),
+        Some("'active'")
+    );
+    assert_eq!(customers.column("city").unwrap().default, None);
+    assert!(
+        project
+            .diagnostics()
+            .iter()
+            .any(|d| d.code.as_str() == "invalid-default" && d.message.contains("customers.city")),
+        "the bad default is reported"
+    );
+}

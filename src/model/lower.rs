@@ -449,6 +449,19 @@ fn apply_overrides(
             if let Some(nullable) = column_override.nullable {
                 column.nullable = nullable;
             }
+            if let Some(default) = &column_override.default {
+                match crate::model::single_expression(default) {
+                    Ok(()) => column.default = Some(default.trim().to_owned()),
+                    Err(why) => diagnostics.push(
+                        Diagnostic::warning(
+                            Code::InvalidDefault,
+                            span.clone(),
+                            format!("the default of `{table_name}.{column_name}` is not one SQL expression: {why}"),
+                        )
+                        .with_help("write one expression, such as `0`, `'active'` or `now()`"),
+                    ),
+                }
+            }
             if let Some(target) = &column_override.references {
                 let (table_part, column_part) = match target.split_once('(') {
                     Some((t, rest)) => (t.trim(), rest.trim_end_matches(')').trim()),

@@ -317,6 +317,24 @@ pub struct Column {
     pub source: Source,
 }
 
+/// Whether `text` is exactly one SQL expression (sqlparser reads it to
+/// the end): a default from a document or the configuration goes into the
+/// migration verbatim, so nothing else may get through.
+pub fn single_expression(text: &str) -> Result<(), String> {
+    use sqlparser::dialect::PostgreSqlDialect;
+    use sqlparser::parser::Parser;
+    use sqlparser::tokenizer::Token;
+    let dialect = PostgreSqlDialect {};
+    let mut parser = Parser::new(&dialect)
+        .try_with_sql(text)
+        .map_err(|e| e.to_string())?;
+    parser.parse_expr().map_err(|e| e.to_string())?;
+    match parser.peek_token().token {
+        Token::EOF => Ok(()),
+        other => Err(format!("unexpected `{other}` after the expression")),
+    }
+}
+
 impl Column {
     pub fn new(name: impl Into<String>, ty: PgType, source: Source) -> Self {
         Column {

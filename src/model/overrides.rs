@@ -35,4 +35,7 @@ pub struct ColumnOverride {
     /// FK target: `table`, `table(column)` or `auth.users(id)`.
     #[serde(default)]
     pub references: Option<String>,
+    /// A default: one SQL expression, such as `0` or `'active'`.
+    #[serde(default)]
+    pub default: Option<String>,
 }

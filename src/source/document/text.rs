@@ -202,25 +202,13 @@ pub(super) fn module_of(title: &str) -> Option<String> {
 }
 
 /// A `Default` cell: `None` when it is empty or says there is none, the
-/// expression as written when it is exactly one SQL expression (sqlparser
-/// reads it to the end), and why not otherwise. A default is SQL that goes
-/// into the migration verbatim, so nothing else gets through.
+/// expression as written when it is exactly one SQL expression, and why
+/// not otherwise ([`crate::model::single_expression`]).
 pub(super) fn default_expression(cell: &str) -> Result<Option<String>, String> {
-    use sqlparser::dialect::PostgreSqlDialect;
-    use sqlparser::parser::Parser;
-    use sqlparser::tokenizer::Token;
     let text = cell.trim().trim_matches('`').trim();
     if text.is_empty() || ["-", "—", "none", "n/a"].contains(&text.to_ascii_lowercase().as_str())
     {
         return Ok(None);
     }
-    let dialect = PostgreSqlDialect {};
-    let mut parser = Parser::new(&dialect)
-        .try_with_sql(text)
-        .map_err(|e| e.to_string())?;
-    parser.parse_expr().map_err(|e| e.to_string())?;
-    match parser.peek_token().token {
-        Token::EOF => Ok(Some(text.to_owned())),
-        other => Err(format!("unexpected `{other}` after the expression")),
-    }
+    crate::model::single_expression(text).map(|()| Some(text.to_owned()))
 }
