@@ -1080,3 +1080,59 @@ async fn only_real_rewrites_are_called_table_rewrite() {
         copy.db.drop_database().await;
     }
 }
+
+/// squawk, the PostgreSQL migration linter, on a later migration of
+/// several edits: the timeouts every migration sets satisfy
+/// `require-lock-timeout` and `require-statement-timeout`. (The other
+/// lock rules are the open lock-safe DDL work; they are printed here.)
+#[test]
+fn squawk_finds_the_timeouts_in_every_later_migration() {
+    let squawk = std::process::Command::new("squawk")
+        .arg("--version")
+        .output();
+    let Ok(version) = squawk else {
+        panic!("squawk is not installed; run `bash .ci/run` (it installs squawk-cli from PyPI)");
+    };
+    assert!(version.status.success(), "{}", text(&version));
+    let fixture = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    copy_dir(&fixture.project, &project);
+    let edits = EDITS.iter().filter(|e| {
+        [
+            "make a column NOT NULL that has no NULLs",
+            "add an index",
+            "add an FK over values that match nothing",
+            "add a CHECK that rows violate",
+        ]
+        .contains(&e.name)
+    });
+    for edit in edits {
+        edit_documents(&project, edit);
+    }
+    let generated = gen_in(&project, &["migrations", "--timestamp", NEXT]);
+    assert_eq!(generated.status.code(), Some(0), "{}", text(&generated));
+    let file = project.join(format!("generated/migrations/{NEXT}_schema.up.sql"));
+    let linted = std::process::Command::new("squawk")
+        .args(["--assume-in-transaction", "--reporter", "json"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&linted.stdout)
+        .unwrap_or_else(|e| panic!("squawk's report is not JSON ({e}): {}", text(&linted)));
+    let rules: std::collections::BTreeSet<String> = report
+        .as_array()
+        .expect("a list of violations")
+        .iter()
+        .filter_map(|v| v["rule_name"].as_str().map(str::to_owned))
+        .collect();
+    eprintln!("squawk rules on the later migration: {rules:?}");
+    for rule in ["require-lock-timeout", "require-statement-timeout"] {
+        assert!(!rules.contains(rule), "{rule} fires:\n{}", text(&linted));
+    }
+    assert!(
+        !rules.is_empty(),
+        "squawk saw the statements: {}",
+        text(&linted)
+    );
+}

@@ -681,7 +681,7 @@ fn script_of_steps(
             title,
             changes: &changes,
             hazards: &hazards,
-            prelude: Some(timeouts.trim_end().to_owned()),
+            prelude: Some(timeouts.trim().to_owned()),
             epilogue: None,
         },
         context.templates,
