@@ -504,6 +504,35 @@ async fn copy_of_fixture(edit: &Edit) -> Copy {
     }
 }
 
+/// The edit named `name`, made in a copy of the fixture, with its
+/// migration generated (with the edit's flags): the copy, and the text of
+/// the up migration.
+async fn generated_copy(name: &str) -> (Copy, String) {
+    let edit = EDITS
+        .iter()
+        .find(|e| e.name == name)
+        .unwrap_or_else(|| panic!("no edit {name:?}"));
+    let copy = copy_of_fixture(edit).await;
+    edit_documents(&copy.project, edit);
+    let mut args = vec!["migrations", "--timestamp", NEXT];
+    args.extend_from_slice(edit.allow);
+    let generated = gen_in(&copy.project, &args);
+    assert_eq!(
+        generated.status.code(),
+        Some(0),
+        "{name}: {}",
+        text(&generated)
+    );
+    let up = up_migration(&copy.project);
+    (copy, up)
+}
+
+/// The text of the edit's up migration in `project`.
+fn up_migration(project: &Path) -> String {
+    std::fs::read_to_string(project.join(format!("generated/migrations/{NEXT}_schema.up.sql")))
+        .expect("the up migration")
+}
+
 fn edit_documents(project: &Path, edit: &Edit) {
     for (file, from, to) in edit.replace {
         let path = project.join("schema/docs").join(file);
@@ -689,19 +718,7 @@ async fn every_edit_on_a_populated_database_has_its_exact_outcome() {
 /// statement behind the preflight's back.
 #[tokio::test]
 async fn narrowing_never_truncates() {
-    let edit = EDITS
-        .iter()
-        .find(|e| e.name == "narrow a varchar below the longest values")
-        .unwrap();
-    let copy = copy_of_fixture(edit).await;
-    edit_documents(&copy.project, edit);
-    let generated = gen_in(&copy.project, &["migrations", "--timestamp", NEXT]);
-    assert_eq!(generated.status.code(), Some(0), "{}", text(&generated));
-    let up = std::fs::read_to_string(
-        copy.project
-            .join(format!("generated/migrations/{NEXT}_schema.up.sql")),
-    )
-    .unwrap();
+    let (copy, up) = generated_copy("narrow a varchar below the longest values").await;
     let statement = up
         .lines()
         .find(|l| l.contains("ALTER COLUMN city TYPE"))
@@ -724,14 +741,7 @@ async fn narrowing_never_truncates() {
 /// reports the exact count, prints the SQL, and changes nothing.
 #[tokio::test]
 async fn the_preflight_is_read_only() {
-    let edit = EDITS
-        .iter()
-        .find(|e| e.name == "add a UNIQUE over duplicates")
-        .unwrap();
-    let copy = copy_of_fixture(edit).await;
-    edit_documents(&copy.project, edit);
-    let generated = gen_in(&copy.project, &["migrations", "--timestamp", NEXT]);
-    assert_eq!(generated.status.code(), Some(0), "{}", text(&generated));
+    let (copy, _) = generated_copy("add a UNIQUE over duplicates").await;
     // Row level security would hide the rows from a plain reader: that
     // reader is told so, and blocked, rather than shown a count of 0.
     let hidden = format!("hidden_{}", copy.db.name);
@@ -811,11 +821,7 @@ async fn a_failed_migration_is_withdrawn_fixed_and_applied() {
     std::fs::write(&config, yaml).unwrap();
     let generated = gen_in(&copy.project, &["migrations", "--timestamp", NEXT]);
     assert_eq!(generated.status.code(), Some(0), "{}", text(&generated));
-    let up = std::fs::read_to_string(
-        copy.project
-            .join(format!("generated/migrations/{NEXT}_schema.up.sql")),
-    )
-    .unwrap();
+    let up = up_migration(&copy.project);
     assert!(up.contains("SET LOCAL lock_timeout = '1s';"), "{up}");
     assert!(
         up.contains("SET LOCAL statement_timeout = '15min';"),
@@ -1048,18 +1054,7 @@ async fn only_real_rewrites_are_called_table_rewrite() {
             &["apply", "--accept-data-loss"][..],
         ),
     ] {
-        let edit = EDITS.iter().find(|e| e.name == name).unwrap();
-        let copy = copy_of_fixture(edit).await;
-        edit_documents(&copy.project, edit);
-        let mut args = vec!["migrations", "--timestamp", NEXT];
-        args.extend_from_slice(edit.allow);
-        let generated = gen_in(&copy.project, &args);
-        assert_eq!(generated.status.code(), Some(0), "{}", text(&generated));
-        let up = std::fs::read_to_string(
-            copy.project
-                .join(format!("generated/migrations/{NEXT}_schema.up.sql")),
-        )
-        .unwrap();
+        let (copy, up) = generated_copy(name).await;
         assert_eq!(
             up.contains("-- hazard table-rewrite:"),
             rewrites,

@@ -14,6 +14,7 @@
 use crate::diag::{Code, Diagnostic, Span};
 use crate::diff::hazard::{HazardKind, Probe};
 use crate::emit::migrations::{PreflightFile, PreflightStep};
+use crate::emit::templates::{qualified, quote_literal, type_sql};
 use crate::model::physical::quote_identifier;
 use crate::model::{PgType, TableRef};
 use sqlx::postgres::PgConnection;
@@ -331,7 +332,7 @@ async fn measure_probe(
                 format!(
                     "row(s) of {table} have ({}) matching no row of {}",
                     columns.join(", "),
-                    reference_name(references)
+                    references
                 ),
             )]
         }
@@ -374,28 +375,9 @@ async fn measure_probe(
     })
 }
 
-/// `public."table"`.
+/// `public."table"`, quoted as the migrations quote it.
 fn relation(table: &str) -> String {
-    format!("public.{}", quote_identifier(table))
-}
-
-fn reference_relation(reference: &TableRef) -> String {
-    format!(
-        "{}.{}",
-        quote_identifier(reference.schema.as_deref().unwrap_or("public")),
-        quote_identifier(&reference.table)
-    )
-}
-
-fn reference_name(reference: &TableRef) -> String {
-    match &reference.schema {
-        Some(schema) => format!("{schema}.{}", reference.table),
-        None => reference.table.clone(),
-    }
-}
-
-fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
+    qualified(table, "public")
 }
 
 /// How examples are named: `id=…` by the key columns, or the row's
@@ -409,7 +391,7 @@ fn key_expression(key: &[String], alias: &str) -> String {
         .map(|c| {
             format!(
                 "{} || coalesce({alias}.{}::text, 'NULL')",
-                literal(&format!("{c}=")),
+                quote_literal(&format!("{c}=")),
                 quote_identifier(c)
             )
         })
@@ -435,7 +417,7 @@ fn duplicates(table: &str, columns: &[String]) -> String {
          SELECT (SELECT count(*) FROM g)::bigint, \
          ARRAY(SELECT {} || '=(' || concat_ws(', ', {}) || ') x' || g.n FROM g ORDER BY g.n DESC, 1 LIMIT 3)",
         not_null.join(" AND "),
-        literal(&format!("({})", columns.join(", "))),
+        quote_literal(&format!("({})", columns.join(", "))),
         values.join(", ")
     )
 }
@@ -452,7 +434,7 @@ async fn orphan_condition(
         .iter()
         .map(|c| format!("r.{} IS NOT NULL", quote_identifier(c)))
         .collect();
-    let parent = reference_relation(references);
+    let parent = qualified(&references.to_string(), "public");
     let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
         .bind(&parent)
         .fetch_one(&mut *connection)
@@ -503,8 +485,8 @@ async fn cast_findings(
         from,
         to,
     } = *cast;
-    let from_sql = from.to_sql(Some("extensions"));
-    let to_sql = to.to_sql(Some("extensions"));
+    let from_sql = type_sql(from);
+    let to_sql = type_sql(to);
     let source = relation(table);
     let c = quote_identifier(column);
     let block = format!(

@@ -90,21 +90,51 @@ pub enum ApplyError {
     Database { url: String, message: String },
 }
 
+/// What can go wrong once connected, before the URL is masked into it.
+#[derive(Debug)]
+enum Failure {
+    Database(sqlx::Error),
+    /// Adopt's drift check reads the catalog on connections of its own.
+    Introspect(IntrospectError),
+}
+
+impl From<sqlx::Error> for Failure {
+    fn from(error: sqlx::Error) -> Failure {
+        Failure::Database(error)
+    }
+}
+
+impl From<IntrospectError> for Failure {
+    fn from(error: IntrospectError) -> Failure {
+        Failure::Introspect(error)
+    }
+}
+
+impl Failure {
+    /// The error as messages show it, with the password of `url` masked.
+    fn masked(self, url: &str) -> ApplyError {
+        match self {
+            Failure::Introspect(error) => ApplyError::Connect(error),
+            Failure::Database(error) => ApplyError::Database {
+                url: crate::introspect::mask_url(url),
+                message: crate::introspect::mask_in(&error.to_string(), url),
+            },
+        }
+    }
+}
+
 /// Runs one `gen apply` on a connection of its own.
 pub async fn run(request: &Request<'_>) -> Result<Report, ApplyError> {
     let mut connection = crate::introspect::connect_with(request.url, &request.connect).await?;
     let report = run_connected(&mut connection, request).await;
     let _ = connection.close().await;
-    report.map_err(|e| ApplyError::Database {
-        url: crate::introspect::mask_url(request.url),
-        message: crate::introspect::mask_in(&e.to_string(), request.url),
-    })
+    report.map_err(|failure| failure.masked(request.url))
 }
 
 async fn run_connected(
     connection: &mut PgConnection,
     request: &Request<'_>,
-) -> Result<Report, sqlx::Error> {
+) -> Result<Report, Failure> {
     // A dry run writes nothing and takes no lock: a role with only SELECT
     // can run it.
     if request.mode != Mode::DryRun && !super::lock(connection).await? {
@@ -152,7 +182,7 @@ async fn apply_pending(
     connection: &mut PgConnection,
     limits: Limits,
     pending: Vec<Migration>,
-) -> Result<AfterPreflight, sqlx::Error> {
+) -> Result<AfterPreflight, Failure> {
     super::set_limits(connection, limits).await?;
     super::ensure_history(connection).await?;
     let mut applied = Vec::new();
@@ -178,7 +208,7 @@ async fn adopt(
     connection: &mut PgConnection,
     request: &Request<'_>,
     pending: Vec<Migration>,
-) -> Result<Report, sqlx::Error> {
+) -> Result<Report, Failure> {
     let Some(expected) = request.expected else {
         return Ok(Report::AdoptRefused(Vec::new()));
     };
@@ -189,9 +219,7 @@ async fn adopt(
     options
         .ignored_tables
         .extend(request.ignored_tables.iter().cloned());
-    let live = introspect(request.url, &options)
-        .await
-        .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+    let live = introspect(request.url, &options).await?;
     let live = comparable_live(live, expected);
     let changes = diff_with(&live, expected, &DiffOptions::live(true));
     if !changes.is_empty() {
@@ -215,9 +243,6 @@ pub async fn recorded(
     let mut connection = crate::introspect::connect_with(url, connect).await?;
     let history = super::read_history(&mut connection).await;
     let _ = connection.close().await;
-    let history = history.map_err(|e| ApplyError::Database {
-        url: crate::introspect::mask_url(url),
-        message: crate::introspect::mask_in(&e.to_string(), url),
-    })?;
+    let history = history.map_err(|e| Failure::from(e).masked(url))?;
     Ok(history.get(&version).map(|applied| applied.success))
 }

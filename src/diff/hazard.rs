@@ -9,7 +9,7 @@
 //! generator never refuses one; it refuses `data-loss` unless allowed.
 
 use super::{Change, Constraint};
-use crate::model::{Column, Index, PgType, Schema, Source, Table, TableRef};
+use crate::model::{Column, Index, PgType, Schema, Source, Table, TableRef, validate_identifier};
 use serde::{Deserialize, Serialize};
 
 /// The kinds of hazard, with their stable names.
@@ -45,16 +45,6 @@ impl HazardKind {
 
     pub fn from_name(name: &str) -> Option<HazardKind> {
         HazardKind::ALL.into_iter().find(|k| k.name() == name)
-    }
-
-    /// What the kind means, for `--help` and the README.
-    pub fn meaning(self) -> &'static str {
-        match self {
-            HazardKind::DataLoss => "rows or values are dropped or changed",
-            HazardKind::FailsOnData => "the statement fails if some row violates it",
-            HazardKind::TableRewrite => "the whole table is rewritten",
-            HazardKind::BlocksWrites => "writes to the table wait while it runs",
-        }
     }
 }
 
@@ -412,24 +402,17 @@ fn constraint_hazards(
                 format!(
                     "fails if ({}) of {table} holds values missing from {}",
                     fk.columns.join(", "),
-                    reference_name(&fk.references)
+                    fk.references
                 ),
                 format!(
                     "validates {table} under a SHARE ROW EXCLUSIVE lock on it and on {}",
-                    reference_name(&fk.references)
+                    fk.references
                 ),
             )
         }
     };
     hazards.push(Hazard::new(HazardKind::FailsOnData, fails));
     hazards.push(Hazard::new(HazardKind::BlocksWrites, blocks));
-}
-
-fn reference_name(reference: &TableRef) -> String {
-    match &reference.schema {
-        Some(schema) => format!("{schema}.{}", reference.table),
-        None => reference.table.clone(),
-    }
 }
 
 fn index_hazards(hazards: &mut Vec<Hazard>, probes: &mut Vec<Probe>, table: &str, index: &Index) {
@@ -452,7 +435,11 @@ fn index_hazards(hazards: &mut Vec<Hazard>, probes: &mut Vec<Probe>, table: &str
     let columns: Option<Vec<String>> = index
         .columns
         .iter()
-        .map(|c| is_plain_identifier(&c.expression).then(|| c.expression.clone()))
+        .map(|c| {
+            validate_identifier(&c.expression)
+                .is_ok()
+                .then(|| c.expression.clone())
+        })
         .collect();
     if let Some(columns) = columns {
         probes.push(Probe::Duplicates {
@@ -460,12 +447,6 @@ fn index_hazards(hazards: &mut Vec<Hazard>, probes: &mut Vec<Probe>, table: &str
             columns,
         });
     }
-}
-
-fn is_plain_identifier(text: &str) -> bool {
-    !text.is_empty()
-        && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !text.starts_with(|c: char| c.is_ascii_digit())
 }
 
 /// What a cast from one type to another can do to values.

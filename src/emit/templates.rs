@@ -432,7 +432,7 @@ fn register_filters(tera: &mut Tera) {
 /// A type as SQL. Unknown types are carried as written only when they are
 /// plain words; anything else is refused by quoting it, which PostgreSQL then
 /// rejects loudly rather than executing it.
-fn type_sql(ty: &PgType) -> String {
+pub fn type_sql(ty: &PgType) -> String {
     match ty {
         PgType::Unknown(raw) => {
             let plain = raw.chars().all(|c| {
@@ -450,7 +450,7 @@ fn type_sql(ty: &PgType) -> String {
 }
 
 /// `users` → `public.users`; `auth.users` → `auth.users`.
-fn qualified(name: &str, default_schema: &str) -> String {
+pub fn qualified(name: &str, default_schema: &str) -> String {
     match name.split_once('.') {
         Some((schema, table)) => {
             format!("{}.{}", quote_identifier(schema), quote_identifier(table))

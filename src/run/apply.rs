@@ -28,14 +28,14 @@ pub(super) fn apply(config: &Config, args: &ApplyArgs) -> anyhow::Result<Outcome
     }
     let preflight = apply::read_preflight_files(&directory, &migrations)
         .map_err(|e| anyhow::anyhow!("{shown}/{e}"))?;
-    let expected = match args.adopt {
-        true => {
-            let path = out_dir.join(migrations::SNAPSHOT);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", config.display(&path)))?;
-            Some(migrations::read_snapshot(&text)?)
-        }
-        false => None,
+    // Adopt compares the database with the newest migration's schema.
+    let expected = if args.adopt {
+        let path = out_dir.join(migrations::SNAPSHOT);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", config.display(&path)))?;
+        Some(migrations::read_snapshot(&text)?)
+    } else {
+        None
     };
     let mode = match (args.dry_run, args.adopt) {
         (true, _) => Mode::DryRun,
