@@ -269,12 +269,17 @@ fn migrations_command(config: &Config, args: &MigrationsArgs) -> anyhow::Result<
             files,
             summary,
             up_name,
+            later_parts,
             hazardous,
         } => {
             let written = write_outputs(&out_dir, files)?;
             eprintln!(
-                "wrote {up_name} with {} change(s) into {} ({} file(s) written, {} unchanged)",
-                summary.count, paths.directory, written.written, written.unchanged
+                "wrote {up_name}{} with {} change(s) into {} ({} file(s) written, {} unchanged)",
+                parts_note(later_parts),
+                summary.count,
+                paths.directory,
+                written.written,
+                written.unchanged
             );
             report_hazards(hazardous);
         }
@@ -302,6 +307,19 @@ fn report_hazards(hazardous: &[crate::diff::hazard::Step]) {
     }
 }
 
+/// The later parts of a migration of several files, for the line that
+/// says what was written.
+pub(crate) fn parts_note(later_parts: &[String]) -> String {
+    if later_parts.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " and its later part(s) {}, which run after it, in that order, so that the tables keep taking writes",
+            later_parts.join(", ")
+        )
+    }
+}
+
 /// `gen migrations --withdraw`: removes the newest migration, which must
 /// not be applied, and restores the snapshot before it.
 fn withdraw(
@@ -322,11 +340,15 @@ fn withdraw(
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
-            let recorded = runtime.block_on(crate::apply::session::recorded(
-                url,
-                withdrawal.version,
-                &args.connect.options(),
-            ))?;
+            let mut recorded = None;
+            for version in &withdrawal.versions {
+                let found = runtime.block_on(crate::apply::session::recorded(
+                    url,
+                    *version,
+                    &args.connect.options(),
+                ))?;
+                recorded = recorded.or(found);
+            }
             let why = match recorded {
                 None => None,
                 Some(true) => Some("it is applied to"),

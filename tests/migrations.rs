@@ -73,6 +73,27 @@ fn file<'a>(files: &'a [OutputFile], suffix: &str) -> &'a str {
         .contents
 }
 
+/// The migration files of a plan, (name, contents), sorted by name: the
+/// order a migration tool runs them in.
+fn migration_files(files: &[OutputFile]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = files
+        .iter()
+        .map(|f| (f.path.to_string_lossy().into_owned(), f.contents.clone()))
+        .filter(|(name, _)| name.ends_with(".sql"))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Every file of a plan's migration, for a failure message.
+fn listing(files: &[(String, String)], suffix: &str) -> String {
+    files
+        .iter()
+        .filter(|(name, _)| name.ends_with(suffix))
+        .map(|(name, sql)| format!("--- {name} ---\n{sql}"))
+        .collect()
+}
+
 /// What a later run of `gen migrations` finds on disk after `files`.
 fn existing_after(files: &[OutputFile]) -> Existing {
     let mut existing = Existing::default();
@@ -513,9 +534,10 @@ async fn incremental_migrations_round_trip_for_every_edit() {
             Target::Postgres,
         );
 
+        let step = migration_files(&step);
         let migrated = fresh_db().await;
         migrated.run(file(&initial, ".up.sql")).await;
-        migrated.run(file(&step, ".up.sql")).await;
+        migrated.run_ups(&step).await;
         let fresh_b = fresh_db().await;
         fresh_b
             .run(file(
@@ -532,15 +554,15 @@ async fn incremental_migrations_round_trip_for_every_edit() {
         assert_eq!(
             catalog_b.diff(&catalog_migrated),
             "",
-            "edit `{what}`: initial(A) + diff(A→B) differs from a fresh B\n--- up ---\n{}",
-            file(&step, ".up.sql")
+            "edit `{what}`: initial(A) + diff(A→B) differs from a fresh B\n{}",
+            listing(&step, ".up.sql")
         );
-        migrated.run(file(&step, ".down.sql")).await;
+        migrated.run_downs(&step).await;
         assert_eq!(
             catalog_a.diff(&migrated.catalog().await),
             "",
-            "edit `{what}`: the down migration does not bring back A\n--- down ---\n{}",
-            file(&step, ".down.sql")
+            "edit `{what}`: the down migration does not bring back A\n{}",
+            listing(&step, ".down.sql")
         );
         migrated.drop_database().await;
         fresh_b.drop_database().await;

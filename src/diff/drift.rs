@@ -333,6 +333,15 @@ impl<'a> Grouping<'a> {
             | Change::DropTrigger { .. }
             | Change::CreateExtension { .. }
             | Change::DropExtension { .. } => self.routine_item(change),
+            // Written only by the online plan of a migration, never found
+            // between a live database and the documents.
+            Change::AddConstraintNotValid { .. }
+            | Change::ValidateConstraint { .. }
+            | Change::RenameConstraint { .. }
+            | Change::AddUniqueUsingIndex { .. }
+            | Change::CreateIndexConcurrently { .. }
+            | Change::DropIndexConcurrently { .. }
+            | Change::Backfill { .. } => None,
         };
         if let Some(item) = item {
             self.push(item);

@@ -8,6 +8,7 @@ pub mod canonical;
 pub mod drift;
 pub mod hazard;
 pub mod live;
+pub mod online;
 pub mod order;
 pub mod report;
 
@@ -275,6 +276,48 @@ pub enum Change {
         table: String,
         name: String,
     },
+    // The variants below are never found by `diff`: `online::phases`
+    // writes them, so that a migration on a table that holds rows keeps
+    // taking writes (see `online.rs`).
+    /// `ADD CONSTRAINT … NOT VALID`: enforced on new rows at once, checked
+    /// on the existing ones by a later `ValidateConstraint`.
+    AddConstraintNotValid {
+        table: String,
+        constraint: Constraint,
+    },
+    /// Scans the rows under a lock that lets reads and writes go on.
+    ValidateConstraint {
+        table: String,
+        name: String,
+    },
+    RenameConstraint {
+        table: String,
+        from: String,
+        to: String,
+    },
+    /// A UNIQUE constraint over the unique index of the same name, built
+    /// beforehand without blocking writes.
+    AddUniqueUsingIndex {
+        table: String,
+        name: String,
+    },
+    /// `CREATE INDEX CONCURRENTLY`, outside a transaction, after dropping
+    /// what a failed build of the same index left behind (an INVALID
+    /// index), so that the step can be run again.
+    CreateIndexConcurrently {
+        table: String,
+        index: Index,
+    },
+    DropIndexConcurrently {
+        table: String,
+        name: String,
+    },
+    /// Fills a column in the rows that lack a value.
+    Backfill {
+        table: String,
+        column: String,
+        expression: String,
+    },
     CreateFunction {
         function: Function,
     },
@@ -363,6 +406,25 @@ impl Change {
             Change::DropConstraint { table, name } => format!("drop constraint {name} on {table}"),
             Change::CreateIndex { index, .. } => format!("create index {}", index.name),
             Change::DropIndex { name, .. } => format!("drop index {name}"),
+            Change::AddConstraintNotValid { table, constraint } => {
+                format!("add constraint {} on {table} NOT VALID", constraint.name())
+            }
+            Change::ValidateConstraint { table, name } => {
+                format!("validate constraint {name} on {table}")
+            }
+            Change::RenameConstraint { table, from, to } => {
+                format!("rename constraint {from} on {table} to {to}")
+            }
+            Change::AddUniqueUsingIndex { table, name } => {
+                format!("add constraint {name} on {table} using its index")
+            }
+            Change::CreateIndexConcurrently { index, .. } => {
+                format!("create index {} concurrently", index.name)
+            }
+            Change::DropIndexConcurrently { name, .. } => {
+                format!("drop index {name} concurrently")
+            }
+            Change::Backfill { table, column, .. } => format!("backfill {table}.{column}"),
             Change::CreateFunction { function } => {
                 format!("create function {}", function.signature)
             }

@@ -19,7 +19,7 @@ use super::sql::{
 use super::{EmitContext, OutputFile, TemplateError};
 use crate::diag::{Code, Diagnostic, Span};
 use crate::diff::hazard::{Hazard, HazardKind, Probe, Step, classify};
-use crate::diff::{Change, diff};
+use crate::diff::{Change, diff, online};
 use crate::model::stages::Realized;
 use crate::model::{Schema, Source};
 use serde::{Deserialize, Serialize};
@@ -133,6 +133,9 @@ pub enum Plan {
         /// The up migration's changes: how many, and the first few.
         summary: ChangeSummary,
         up_name: String,
+        /// The up files of the migration's later parts, in the order they
+        /// run (empty when it is one file).
+        later_parts: Vec<String>,
         /// The up migration's steps that have hazards, in order.
         hazardous: Vec<Step>,
     },
@@ -422,6 +425,9 @@ pub struct Withdrawal {
     /// `<version>_<name>` of the withdrawn migration.
     pub stem: String,
     pub version: i64,
+    /// Every version of its files: more than one when one documentation
+    /// change became a group of migrations.
+    pub versions: Vec<i64>,
     /// Files to remove, relative to the output directory.
     pub remove: Vec<String>,
     /// Files to write: the checksums without it, the snapshot before it.
@@ -458,10 +464,44 @@ pub fn withdraw(existing: &Existing) -> Result<Withdrawal, WithdrawError> {
             Some((version, stem.to_owned()))
         })
         .max();
-    let Some((version, stem)) = newest else {
+    let Some((newest_version, newest_stem)) = newest else {
         return Err(WithdrawError::NoMigrations);
     };
-    let belongs = |name: &str| name.starts_with(&format!("{stem}."));
+    // A later part of a group names the group's first migration: the
+    // whole group goes.
+    let first = existing
+        .migrations
+        .get(&format!("{newest_stem}.up.sql"))
+        .and_then(|text| group_first(text))
+        .map(str::to_owned);
+    let (version, stem) = match first {
+        Some(first) => match first.split('_').next().and_then(|v| v.parse::<i64>().ok()) {
+            Some(version) => (version, first),
+            None => (newest_version, newest_stem),
+        },
+        None => (newest_version, newest_stem),
+    };
+    let stems: Vec<String> = existing
+        .migrations
+        .keys()
+        .filter_map(|name| name.strip_suffix(".up.sql"))
+        .filter(|stem| {
+            stem.split('_')
+                .next()
+                .and_then(|v| v.parse::<i64>().ok())
+                .is_some_and(|v| v >= version && v <= newest_version)
+        })
+        .map(str::to_owned)
+        .collect();
+    let versions: Vec<i64> = stems
+        .iter()
+        .filter_map(|stem| stem.split('_').next()?.parse().ok())
+        .collect();
+    let belongs = |name: &str| {
+        stems
+            .iter()
+            .any(|stem| name.starts_with(&format!("{stem}.")))
+    };
     let edited: Vec<EditedMigration> = edited_migrations(existing)
         .into_iter()
         .filter(|e| {
@@ -506,6 +546,7 @@ pub fn withdraw(existing: &Existing) -> Result<Withdrawal, WithdrawError> {
     Ok(Withdrawal {
         stem,
         version,
+        versions,
         remove,
         write,
         was_first,
@@ -597,37 +638,95 @@ pub fn plan(
                     .collect();
                 return Ok(Plan::Refused { refused, adds });
             }
-            let text = script_of_steps(&up_title, &steps, context)?;
-            let summary = ChangeSummary::of(steps.iter().map(|s| s.change.clone()).collect());
-            (text, summary, steps)
+            return later_migration(context, existing, request, base, &version, steps);
         }
     };
-    let initial = existing.snapshot.is_none();
     let down = diff(current, base);
-    let down_text = if initial {
-        render_script(
-            &Script {
-                title: &format!("{stem} (down)"),
-                changes: &down,
-                hazards: &[],
-                prelude: None,
-                epilogue: prelude(target, templates, Direction::Down)?,
-            },
-            templates,
-        )?
-    } else {
-        script_of_steps(
-            &format!("{stem} (down)"),
-            &classify(down, current, base),
-            context,
-        )?
-    };
+    let down_text = render_script(
+        &Script {
+            title: &format!("{stem} (down)"),
+            changes: &down,
+            hazards: &[],
+            prelude: None,
+            epilogue: prelude(target, templates, Direction::Down)?,
+        },
+        templates,
+    )?;
     let up_name = format!("{stem}.up.sql");
-    let down_name = format!("{stem}.down.sql");
-    let mut files = vec![
+    let files = vec![
         OutputFile::new(format!("{DIRECTORY}/{up_name}"), up_text),
-        OutputFile::new(format!("{DIRECTORY}/{down_name}"), down_text),
+        OutputFile::new(format!("{DIRECTORY}/{stem}.down.sql"), down_text),
     ];
+    written_plan(existing, current, files, summary, up_name, steps)
+}
+
+/// A later migration: the classified steps in their online phases
+/// (`diff::online`), one migration file per phase, in consecutive
+/// versions. A migration of several files is one group: the first file's
+/// title names none, the later ones say which part of which migration they
+/// are (`withdraw` reads that), the first carries the preflight and the
+/// down migration of the whole group (sqlx-cli reverts the newest file
+/// first, so the later parts' downs are empty and the first one's runs last).
+fn later_migration(
+    context: &EmitContext<'_>,
+    existing: &Existing,
+    request: &MigrationRequest<'_>,
+    base: &Realized,
+    version: &str,
+    steps: Vec<Step>,
+) -> Result<Plan, MigrationError> {
+    let current = context.realized();
+    let phases = online::phases(steps, base, current);
+    let first_version: u64 = version.parse().unwrap_or(0);
+    let stems: Vec<String> = phases
+        .iter()
+        .enumerate()
+        .map(|(i, phase)| {
+            let version = first_version + i as u64;
+            match phase.kind.suffix() {
+                Some(suffix) => format!("{version}_{}_{suffix}", request.name),
+                None => format!("{version}_{}", request.name),
+            }
+        })
+        .collect();
+    let first = stems[0].clone();
+    let parts = phases.len();
+    let mut files = Vec::new();
+    for (i, (phase, stem)) in phases.iter().zip(&stems).enumerate() {
+        let title = if parts == 1 {
+            format!("{stem} (up)")
+        } else if i == 0 {
+            format!("{stem} (up: part 1 of {parts})")
+        } else {
+            format!("{stem} (up: part {} of {parts} of {first})", i + 1)
+        };
+        let mut text = script_of_steps(&title, &phase.steps, context, phase.kind.in_transaction())?;
+        if !phase.kind.in_transaction() {
+            // sqlx-cli and `gen apply` read this first line; PostgreSQL
+            // refuses to build an index concurrently inside a transaction.
+            text.insert_str(0, "-- no-transaction\n");
+        }
+        let down_text = if i == 0 {
+            script_of_steps(
+                &format!("{stem} (down)"),
+                &classify(diff(current, base), current, base),
+                context,
+                true,
+            )?
+        } else {
+            format!(
+                "-- {stem} (down)\n-- Nothing to undo on its own: {first}.down.sql reverts the whole migration.\n"
+            )
+        };
+        files.push(OutputFile::new(format!("{DIRECTORY}/{stem}.up.sql"), text));
+        files.push(OutputFile::new(
+            format!("{DIRECTORY}/{stem}.down.sql"),
+            down_text,
+        ));
+    }
+    let steps: Vec<Step> = phases.into_iter().flat_map(|p| p.steps).collect();
+    let summary = ChangeSummary::of(steps.iter().map(|s| s.change.clone()).collect());
+    let up_name = format!("{first}.up.sql");
     if let Some(preflight) = preflight_file(&up_name, &steps, base) {
         let mut text = serde_json::to_string_pretty(&preflight)
             .map_err(|e| MigrationError::Snapshot(e.to_string()))?;
@@ -637,6 +736,19 @@ pub fn plan(
             text,
         ));
     }
+    written_plan(existing, current, files, summary, up_name, steps)
+}
+
+/// The migration's files with the checksums of every migration, the new
+/// snapshot and the one before it.
+fn written_plan(
+    existing: &Existing,
+    current: &Schema,
+    mut files: Vec<OutputFile>,
+    summary: ChangeSummary,
+    up_name: String,
+    steps: Vec<Step>,
+) -> Result<Plan, MigrationError> {
     let mut all = existing.migrations.clone();
     for file in &files {
         let name = file.path.to_string_lossy();
@@ -644,7 +756,7 @@ pub fn plan(
         all.insert(name.to_owned(), file.contents.clone());
     }
     let snapshot =
-        serde_saphyr::to_string(&**current).map_err(|e| MigrationError::Snapshot(e.to_string()))?;
+        serde_saphyr::to_string(current).map_err(|e| MigrationError::Snapshot(e.to_string()))?;
     files.push(OutputFile::new(CHECKSUMS, checksum_file(&all)));
     files.push(OutputFile::new(SNAPSHOT, snapshot));
     if let Some(previous) = &existing.snapshot {
@@ -654,12 +766,30 @@ pub fn plan(
         .into_iter()
         .filter(|s| !s.hazards.is_empty())
         .collect();
+    let later_parts = files
+        .iter()
+        .map(|f| f.path.to_string_lossy().into_owned())
+        .filter_map(|p| p.strip_prefix(&format!("{DIRECTORY}/")).map(str::to_owned))
+        .filter(|name| name.ends_with(".up.sql") && *name != up_name)
+        .collect();
     Ok(Plan::Write {
         files,
         summary,
         up_name,
+        later_parts,
         hazardous,
     })
+}
+
+/// The first migration of the group a later part belongs to, from its
+/// title (`(up: part 2 of 3 of <first stem>)`).
+fn group_first(text: &str) -> Option<&str> {
+    let title = text
+        .lines()
+        .find(|l| l.starts_with("-- ") && !l.starts_with("-- no-transaction"))?;
+    let part = title.split_once("(up: part ")?.1;
+    let (_, first) = part.rsplit_once(" of ")?;
+    first.strip_suffix(')')
 }
 
 /// A script of classified steps, each with its hazards above it, after
@@ -668,6 +798,7 @@ fn script_of_steps(
     title: &str,
     steps: &[Step],
     context: &EmitContext<'_>,
+    in_transaction: bool,
 ) -> Result<String, TemplateError> {
     let changes: Vec<Change> = steps.iter().map(|s| s.change.clone()).collect();
     let hazards: Vec<Vec<Hazard>> = steps.iter().map(|s| s.hazards.clone()).collect();
@@ -675,6 +806,7 @@ fn script_of_steps(
     let mut values = tera::Context::new();
     values.insert("lock_timeout", options.lock_timeout.as_str());
     values.insert("statement_timeout", options.statement_timeout.as_str());
+    values.insert("local", &in_transaction);
     let timeouts = context.templates.render("timeouts.sql.tera", &values)?;
     render_script(
         &Script {

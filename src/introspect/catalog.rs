@@ -553,6 +553,7 @@ fn add_indexes(builder: &mut Builder<'_>, names: &ColumnNames, rows: Vec<IndexRo
                 // up as an index; btree is the closest thing to "some index".
                 method: IndexMethod::parse(&row.access_method).unwrap_or(IndexMethod::Btree),
                 unique: row.is_unique,
+                concurrently: false,
                 source: live_source(),
             }),
         }

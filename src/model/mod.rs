@@ -314,6 +314,11 @@ pub struct Column {
     /// The inferred shape of a jsonb column, from documented JSON examples.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub json_shape: Option<JsonShape>,
+    /// The SQL expression that fills this column in existing rows when a
+    /// migration adds it NOT NULL without a default (`**Backfill:**`).
+    /// Migration-time information: not part of what the column is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backfill: Option<String>,
     pub source: Source,
 }
 
@@ -347,6 +352,7 @@ impl Column {
             documented_values: Vec::new(),
             enum_name: None,
             json_shape: None,
+            backfill: None,
             source,
         }
     }
@@ -586,6 +592,11 @@ pub struct Index {
     pub method: IndexMethod,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unique: bool,
+    /// The documents said `CREATE INDEX CONCURRENTLY`: a later migration
+    /// builds it without blocking writes even on a table it creates.
+    /// Not part of what the index is (the catalog cannot tell).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub concurrently: bool,
     pub source: Source,
 }
 

@@ -167,11 +167,16 @@ fn all_on(config: &Config, args: &AllArgs, timeline: &Timeline) -> anyhow::Resul
     match &plan {
         Plan::Write {
             up_name,
+            later_parts,
             summary,
             hazardous,
             ..
         } => {
-            eprintln!("migrations: wrote {up_name} ({} change(s))", summary.count);
+            eprintln!(
+                "migrations: wrote {up_name}{} ({} change(s))",
+                super::parts_note(later_parts),
+                summary.count
+            );
             super::report_hazards(hazardous);
         }
         _ => eprintln!("migrations: up to date"),

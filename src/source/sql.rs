@@ -165,6 +165,7 @@ fn lower_statement(statement: Statement, text: &str, source: &Source, facts: &mu
                     columns,
                     method,
                     unique: create.unique,
+                    concurrently: create.concurrently,
                     source: source.clone(),
                 },
             ));

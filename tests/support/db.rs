@@ -541,6 +541,41 @@ impl TestDb {
         }
     }
 
+    /// Runs a migration file as a migration tool does: in one transaction,
+    /// or, when its first line is `-- no-transaction`, one statement at a
+    /// time (PostgreSQL refuses a concurrent index build in a script of
+    /// several statements). Panics like [`run`](Self::run).
+    pub async fn run_migration(&self, sql: &str) {
+        if !sql.starts_with("-- no-transaction") {
+            return self.run(sql).await;
+        }
+        let statements = schemagen::source::sql::split_statements(sql)
+            .unwrap_or_else(|e| panic!("cannot split the migration: {e:?}\n{sql}"));
+        for statement in statements {
+            self.run(statement.text).await;
+        }
+    }
+
+    /// Runs the up files of a migration in order: one file, or every part
+    /// of a migration that became several.
+    pub async fn run_ups(&self, files: &[(String, String)]) {
+        for (_, sql) in files.iter().filter(|(name, _)| name.ends_with(".up.sql")) {
+            self.run_migration(sql).await;
+        }
+    }
+
+    /// Runs the down files of a migration in the order a migration tool
+    /// reverts them: the newest first.
+    pub async fn run_downs(&self, files: &[(String, String)]) {
+        for (_, sql) in files
+            .iter()
+            .rev()
+            .filter(|(name, _)| name.ends_with(".down.sql"))
+        {
+            self.run_migration(sql).await;
+        }
+    }
+
     /// A normalised, sorted description of the database's user objects,
     /// from pg_catalog. Panics on a query error.
     pub async fn catalog(&self) -> Catalog {

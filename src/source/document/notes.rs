@@ -55,6 +55,7 @@ impl Walker<'_> {
                     columns,
                     method,
                     unique,
+                    concurrently: false,
                     source,
                 });
                 return;

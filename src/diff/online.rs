@@ -1,0 +1,450 @@
+//! Online plans: how the steps of a later migration are split so that a
+//! table that holds rows keeps taking reads and writes while they run. A
+//! plain `diff` says what must change; applied as written, some of it scans
+//! or indexes a whole table under a lock that stops its traffic. This module
+//! rewrites those steps, on tables that exist before the migration, the way
+//! PostgreSQL allows them to run beside traffic:
+//!
+//! - an index is built `CONCURRENTLY`, outside a transaction, after dropping
+//!   what a failed build left behind (an INVALID index of the same name);
+//! - a CHECK or FK is added `NOT VALID` (new rows are checked at once) and
+//!   validated later, in a transaction of its own, under a lock that lets
+//!   reads and writes go on;
+//! - `SET NOT NULL` follows a validated `CHECK (col IS NOT NULL)`, so that
+//!   PostgreSQL (12 and later) skips its scan; the helper CHECK is dropped;
+//! - a CHECK that changes under its own name is added under a new name,
+//!   validated, and takes the old one's name once the old one is dropped;
+//! - a UNIQUE constraint is attached to a unique index built concurrently;
+//! - a NOT NULL column with a documented backfill is added nullable, filled
+//!   in its own transaction, and then made NOT NULL as above.
+//!
+//! Validating in the transaction that adds the NOT VALID constraint would
+//! hold the add's ACCESS EXCLUSIVE lock through the scan, so the steps fall
+//! into phases, each a migration file of its own, run in this order: the
+//! main transaction, the backfills, the concurrent index work (no
+//! transaction) and the finishing transaction. The hazards that the rewrite
+//! removes (`blocks-writes`) go; a step's `fails-on-data` hazards and
+//! preflight probes move to the statement that can fail.
+
+use super::hazard::{HazardKind, Step};
+use super::{Change, Constraint};
+use crate::model::physical::pg_object_name;
+use crate::model::{CheckConstraint, Index, IndexColumn, IndexMethod, Schema};
+use std::collections::BTreeSet;
+
+/// Where a step runs. The order of the variants is the order of the files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PhaseKind {
+    /// Everything that is not rewritten, in the diff's order, in one
+    /// transaction.
+    Main,
+    /// `UPDATE`s that fill new columns, in a transaction of their own, so
+    /// that their row locks are not held through the validation scans.
+    Backfill,
+    /// Index builds and drops, `CONCURRENTLY`, outside a transaction.
+    Concurrent,
+    /// Validations, then what needs them: UNIQUE over the new indexes, SET
+    /// NOT NULL, and the drops and renames of replaced CHECKs.
+    Finish,
+}
+
+impl PhaseKind {
+    /// The suffix of the phase's migration name (`<name>_<suffix>`).
+    pub fn suffix(self) -> Option<&'static str> {
+        match self {
+            PhaseKind::Main => None,
+            PhaseKind::Backfill => Some("backfill"),
+            PhaseKind::Concurrent => Some("concurrently"),
+            PhaseKind::Finish => Some("validate"),
+        }
+    }
+
+    /// Whether the phase's file runs in a transaction; the concurrent one
+    /// says `-- no-transaction`, since PostgreSQL refuses to build an
+    /// index concurrently inside one.
+    pub fn in_transaction(self) -> bool {
+        self != PhaseKind::Concurrent
+    }
+}
+
+/// The steps of one migration file.
+#[derive(Debug, Clone)]
+pub struct Phase {
+    pub kind: PhaseKind,
+    pub steps: Vec<Step>,
+}
+
+/// The steps of a later migration, from `old` (the schema the database
+/// has) to `new`, split into phases; phases without steps are left out,
+/// so a migration that touches no existing table's data stays one file.
+pub fn phases(steps: Vec<Step>, old: &Schema, new: &Schema) -> Vec<Phase> {
+    let plan = Planner::new(&steps, old, new);
+    let mut out = Split::default();
+    for step in steps {
+        plan.place(step, &mut out);
+    }
+    let Split {
+        main,
+        backfill,
+        concurrent,
+        validate,
+        attach,
+        not_null,
+        replace,
+    } = out;
+    let finish: Vec<Step> = validate
+        .into_iter()
+        .chain(attach)
+        .chain(not_null)
+        .chain(replace)
+        .collect();
+    [
+        (PhaseKind::Main, main),
+        (PhaseKind::Backfill, backfill),
+        (PhaseKind::Concurrent, concurrent),
+        (PhaseKind::Finish, finish),
+    ]
+    .into_iter()
+    .filter(|(_, steps)| !steps.is_empty())
+    .map(|(kind, steps)| Phase { kind, steps })
+    .collect()
+}
+
+/// The steps of each phase as they are placed; the finishing phase is
+/// kept in four parts, so that every validation runs before anything that
+/// takes an ACCESS EXCLUSIVE lock in the same transaction (a lock that is
+/// held to the end of it).
+#[derive(Default)]
+struct Split {
+    main: Vec<Step>,
+    backfill: Vec<Step>,
+    concurrent: Vec<Step>,
+    validate: Vec<Step>,
+    attach: Vec<Step>,
+    not_null: Vec<Step>,
+    replace: Vec<Step>,
+}
+
+/// What deciding a step's phase needs to know about the whole plan.
+struct Planner<'a> {
+    old: &'a Schema,
+    /// CHECKs dropped and added again under the same name (their meaning
+    /// changed), as (table, name).
+    replaced_checks: BTreeSet<(String, String)>,
+    /// Indexes dropped whose name a constraint added in the main phase
+    /// takes: those drops stay in the main phase, before the add.
+    names_taken: BTreeSet<String>,
+    /// (table, columns) that a foreign key added by this plan references:
+    /// a UNIQUE on them must exist when the FK is added, so it is not
+    /// deferred.
+    referenced: BTreeSet<(String, Vec<String>)>,
+}
+
+impl<'a> Planner<'a> {
+    fn new(steps: &[Step], old: &'a Schema, _new: &Schema) -> Self {
+        let existing = |table: &str| old.tables.contains_key(table);
+        let dropped: BTreeSet<(String, String)> = steps
+            .iter()
+            .filter_map(|s| match &s.change {
+                Change::DropConstraint { table, name } => Some((table.clone(), name.clone())),
+                _ => None,
+            })
+            .collect();
+        let mut replaced_checks = BTreeSet::new();
+        let mut names_taken = BTreeSet::new();
+        let mut referenced = BTreeSet::new();
+        for step in steps {
+            match &step.change {
+                Change::AddConstraint { table, constraint } => {
+                    let key = (table.clone(), constraint.name().to_owned());
+                    match constraint {
+                        Constraint::Check(_) if existing(table) && dropped.contains(&key) => {
+                            replaced_checks.insert(key);
+                        }
+                        Constraint::PrimaryKey(_) | Constraint::Unique(_) => {
+                            names_taken.insert(constraint.name().to_owned());
+                        }
+                        Constraint::ForeignKey(fk) => {
+                            referenced
+                                .insert((fk.references.to_string(), fk.referenced_columns.clone()));
+                        }
+                        Constraint::Check(_) => {}
+                    }
+                }
+                Change::CreateTable { table } => {
+                    for fk in &table.foreign_keys {
+                        referenced
+                            .insert((fk.references.to_string(), fk.referenced_columns.clone()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Planner {
+            old,
+            replaced_checks,
+            names_taken,
+            referenced,
+        }
+    }
+
+    fn existing(&self, table: &str) -> bool {
+        self.old.tables.contains_key(table)
+    }
+
+    fn place(&self, step: Step, out: &mut Split) {
+        match &step.change {
+            Change::CreateIndex { table, index } if self.existing(table) || index.concurrently => {
+                let change = Change::CreateIndexConcurrently {
+                    table: table.clone(),
+                    index: index.clone(),
+                };
+                out.concurrent.push(online(step, change));
+            }
+            Change::DropIndex { table, name }
+                if self.existing(table) && !self.names_taken.contains(name) =>
+            {
+                let change = Change::DropIndexConcurrently {
+                    table: table.clone(),
+                    name: name.clone(),
+                };
+                out.concurrent.push(online(step, change));
+            }
+            Change::DropConstraint { table, name }
+                if self
+                    .replaced_checks
+                    .contains(&(table.clone(), name.clone())) =>
+            {
+                // Dropped only once its replacement is validated.
+                out.replace.push(step);
+            }
+            Change::AddConstraint { table, constraint }
+                if self.existing(table)
+                    && matches!(constraint, Constraint::Check(_) | Constraint::ForeignKey(_)) =>
+            {
+                let (table, constraint) = (table.clone(), constraint.clone());
+                self.add_not_valid(step, table, constraint, out);
+            }
+            Change::AddConstraint {
+                table,
+                constraint: Constraint::Unique(unique),
+            } if self.existing(table)
+                && !self
+                    .referenced
+                    .contains(&(table.clone(), unique.columns.clone())) =>
+            {
+                let name = constraint_name(&step.change);
+                let index = Index {
+                    name: name.clone(),
+                    columns: unique
+                        .columns
+                        .iter()
+                        .map(|c| IndexColumn::column(c.clone()))
+                        .collect(),
+                    method: IndexMethod::Btree,
+                    unique: true,
+                    concurrently: true,
+                    source: unique.source.clone(),
+                };
+                let attach = Step {
+                    change: Change::AddUniqueUsingIndex {
+                        table: table.clone(),
+                        name,
+                    },
+                    hazards: Vec::new(),
+                    probes: Vec::new(),
+                    source: step.source.clone(),
+                };
+                let build = Change::CreateIndexConcurrently {
+                    table: table.clone(),
+                    index,
+                };
+                out.concurrent.push(online(step, build));
+                out.attach.push(attach);
+            }
+            Change::SetNotNull { table, column }
+                if self
+                    .old
+                    .tables
+                    .get(table)
+                    .is_some_and(|t| t.column(column).is_some()) =>
+            {
+                let (table, column) = (table.clone(), column.clone());
+                self.not_null_through_check(step, &table, &column, out);
+            }
+            Change::AddColumn { table, column }
+                if self.existing(table)
+                    && !column.nullable
+                    && column.default.is_none()
+                    && column.backfill.is_some() =>
+            {
+                let (table, column) = (table.clone(), column.clone());
+                let expression = column.backfill.clone().unwrap_or_default();
+                let mut nullable = column.clone();
+                nullable.nullable = true;
+                out.main.push(quiet(
+                    &step,
+                    Change::AddColumn {
+                        table: table.clone(),
+                        column: nullable,
+                    },
+                ));
+                out.backfill.push(quiet(
+                    &step,
+                    Change::Backfill {
+                        table: table.clone(),
+                        column: column.name.clone(),
+                        expression,
+                    },
+                ));
+                self.not_null_through_check(step, &table, &column.name, out);
+            }
+            _ => out.main.push(step),
+        }
+    }
+
+    /// `ADD … NOT VALID` in the main phase, `VALIDATE` in the finishing
+    /// one; a CHECK replacing one of its name is added under a new name
+    /// and renamed once the old one is dropped.
+    fn add_not_valid(&self, step: Step, table: String, constraint: Constraint, out: &mut Split) {
+        let name = constraint.name().to_owned();
+        let replaces = self
+            .replaced_checks
+            .contains(&(table.clone(), name.clone()));
+        let added_as = if replaces {
+            pg_object_name(&name, None, "new")
+        } else {
+            name.clone()
+        };
+        let constraint = renamed(constraint, &added_as);
+        out.main.push(quiet(
+            &step,
+            Change::AddConstraintNotValid {
+                table: table.clone(),
+                constraint,
+            },
+        ));
+        if replaces {
+            out.replace.push(quiet(
+                &step,
+                Change::RenameConstraint {
+                    table: table.clone(),
+                    from: added_as.clone(),
+                    to: name,
+                },
+            ));
+        }
+        out.validate.push(online(
+            step,
+            Change::ValidateConstraint {
+                table,
+                name: added_as,
+            },
+        ));
+    }
+
+    /// A NOT VALID `CHECK (col IS NOT NULL)`, validated, then `SET NOT
+    /// NULL` (which finds the validated CHECK and skips its scan) and the
+    /// helper's drop. The step's probes (the NULLs it counts) go with the
+    /// validation, which is what fails on them.
+    fn not_null_through_check(&self, step: Step, table: &str, column: &str, out: &mut Split) {
+        let helper = pg_object_name(table, Some(column), "not_null");
+        let check = Constraint::Check(CheckConstraint {
+            name: Some(helper.clone()),
+            column: None,
+            expression: format!(
+                "{} IS NOT NULL",
+                crate::model::physical::quote_identifier(column)
+            ),
+            allowed_values: Vec::new(),
+            source: step
+                .source
+                .clone()
+                .unwrap_or_else(|| crate::model::Source::new("", 0)),
+        });
+        out.main.push(quiet(
+            &step,
+            Change::AddConstraintNotValid {
+                table: table.to_owned(),
+                constraint: check,
+            },
+        ));
+        out.not_null.push(quiet(
+            &step,
+            Change::SetNotNull {
+                table: table.to_owned(),
+                column: column.to_owned(),
+            },
+        ));
+        out.not_null.push(quiet(
+            &step,
+            Change::DropConstraint {
+                table: table.to_owned(),
+                name: helper.clone(),
+            },
+        ));
+        out.validate.push(online(
+            step,
+            Change::ValidateConstraint {
+                table: table.to_owned(),
+                name: helper,
+            },
+        ));
+    }
+}
+
+/// The step as `change`, without the hazards the online form removes
+/// (`blocks-writes`, and `table-rewrite` does not arise here); its
+/// `fails-on-data` hazards and probes stay with it.
+fn online(step: Step, change: Change) -> Step {
+    Step {
+        change,
+        hazards: step
+            .hazards
+            .into_iter()
+            .filter(|h| h.kind != HazardKind::BlocksWrites)
+            .collect(),
+        probes: step.probes,
+        source: step.source,
+    }
+}
+
+/// A part of a rewritten step that cannot fail on the rows: no hazard and
+/// nothing for the preflight to count.
+fn quiet(step: &Step, change: Change) -> Step {
+    Step {
+        change,
+        hazards: Vec::new(),
+        probes: Vec::new(),
+        source: step.source.clone(),
+    }
+}
+
+fn constraint_name(change: &Change) -> String {
+    match change {
+        Change::AddConstraint { constraint, .. } => constraint.name().to_owned(),
+        _ => String::new(),
+    }
+}
+
+fn renamed(constraint: Constraint, name: &str) -> Constraint {
+    let name = Some(name.to_owned());
+    match constraint {
+        Constraint::Check(mut c) => {
+            c.name = name;
+            Constraint::Check(c)
+        }
+        Constraint::ForeignKey(mut c) => {
+            c.name = name;
+            Constraint::ForeignKey(c)
+        }
+        Constraint::Unique(mut c) => {
+            c.name = name;
+            Constraint::Unique(c)
+        }
+        Constraint::PrimaryKey(mut c) => {
+            c.name = name;
+            Constraint::PrimaryKey(c)
+        }
+    }
+}
