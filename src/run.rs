@@ -274,12 +274,12 @@ fn migrations_command(config: &Config, args: &MigrationsArgs) -> anyhow::Result<
         } => {
             let written = write_outputs(&out_dir, files)?;
             eprintln!(
-                "wrote {up_name}{} with {} change(s) into {} ({} file(s) written, {} unchanged)",
-                parts_note(later_parts),
+                "wrote {up_name} with {} change(s) into {} ({} file(s) written, {} unchanged){}",
                 summary.count,
                 paths.directory,
                 written.written,
-                written.unchanged
+                written.unchanged,
+                parts_note(later_parts),
             );
             report_hazards(hazardous);
         }
@@ -314,7 +314,7 @@ pub(crate) fn parts_note(later_parts: &[String]) -> String {
         String::new()
     } else {
         format!(
-            " and its later part(s) {}, which run after it, in that order, so that the tables keep taking writes",
+            "; it goes on in {}, run after it in that order, so that the tables keep taking reads and writes",
             later_parts.join(", ")
         )
     }

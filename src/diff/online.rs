@@ -448,3 +448,248 @@ fn renamed(constraint: Constraint, name: &str) -> Constraint {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diff::{diff, hazard::classify};
+    use crate::project::Project;
+    use crate::settings::{Settings, Target};
+
+    const BASE: &str =
+        "CREATE TABLE owners (id UUID PRIMARY KEY, plan TEXT CHECK (plan IN ('a', 'b')));
+CREATE TABLE stores (id UUID PRIMARY KEY, owner_id UUID, name TEXT, rating INTEGER);
+CREATE INDEX stores_rating_idx ON stores(rating);";
+
+    fn schema(sql: &str) -> Schema {
+        let settings = Settings {
+            target: Target::Postgres,
+            ..Settings::default()
+        };
+        let doc = format!("## Shop\n\n```sql\n{sql}\n```\n");
+        let project = Project::from_text("doc.md", &doc, &settings);
+        (**project.realized()).clone()
+    }
+
+    /// Each phase as its kind and the kinds of its changes.
+    fn shape(old: &Schema, new: &Schema) -> Vec<(PhaseKind, Vec<String>)> {
+        let steps = classify(diff(old, new), old, new);
+        phases(steps, old, new)
+            .into_iter()
+            .map(|p| {
+                let kinds = p
+                    .steps
+                    .iter()
+                    .map(|s| {
+                        serde_json::to_value(&s.change).unwrap()["kind"]
+                            .as_str()
+                            .unwrap()
+                            .to_owned()
+                    })
+                    .collect();
+                (p.kind, kinds)
+            })
+            .collect()
+    }
+
+    use PhaseKind::{Concurrent, Finish, Main};
+
+    /// (what, replaced in BASE, by, the phases it becomes).
+    const EDITS: &[(&str, &str, &str, &[(PhaseKind, &[&str])])] = &[
+        (
+            "an index on an existing table is built concurrently",
+            "CREATE INDEX stores_rating_idx ON stores(rating);",
+            "CREATE INDEX stores_rating_idx ON stores(rating);\nCREATE INDEX stores_name_idx ON stores(name);",
+            &[(Concurrent, &["create_index_concurrently"])],
+        ),
+        (
+            "an index on a new table stays in its transaction",
+            "CREATE INDEX stores_rating_idx ON stores(rating);",
+            "CREATE INDEX stores_rating_idx ON stores(rating);\nCREATE TABLE tags (id UUID PRIMARY KEY, label TEXT);\nCREATE INDEX tags_label_idx ON tags(label);",
+            &[(Main, &["create_table", "create_index", "enable_rls"])],
+        ),
+        (
+            "CONCURRENTLY in the documents is honoured on a new table",
+            "CREATE INDEX stores_rating_idx ON stores(rating);",
+            "CREATE INDEX stores_rating_idx ON stores(rating);\nCREATE TABLE tags (id UUID PRIMARY KEY, label TEXT);\nCREATE INDEX CONCURRENTLY tags_label_idx ON tags(label);",
+            &[
+                (Main, &["create_table", "enable_rls"]),
+                (Concurrent, &["create_index_concurrently"]),
+            ],
+        ),
+        (
+            "an index is dropped concurrently",
+            "CREATE INDEX stores_rating_idx ON stores(rating);",
+            "",
+            &[(Concurrent, &["drop_index_concurrently"])],
+        ),
+        (
+            "a CHECK is added NOT VALID and validated later",
+            "rating INTEGER",
+            "rating INTEGER CHECK (rating >= 0)",
+            &[
+                (Main, &["add_constraint_not_valid"]),
+                (Finish, &["validate_constraint"]),
+            ],
+        ),
+        (
+            "an FK is added NOT VALID and validated later",
+            "owner_id UUID,",
+            "owner_id UUID REFERENCES owners(id),",
+            &[
+                (Main, &["add_constraint_not_valid"]),
+                (Finish, &["validate_constraint"]),
+            ],
+        ),
+        (
+            "SET NOT NULL follows a validated CHECK",
+            "name TEXT,",
+            "name TEXT NOT NULL,",
+            &[
+                (Main, &["add_constraint_not_valid"]),
+                (
+                    Finish,
+                    &["validate_constraint", "set_not_null", "drop_constraint"],
+                ),
+            ],
+        ),
+        (
+            "a changed CHECK is replaced under a new name",
+            "('a', 'b')",
+            "('a', 'b', 'c')",
+            &[
+                (Main, &["add_constraint_not_valid"]),
+                (
+                    Finish,
+                    &[
+                        "validate_constraint",
+                        "drop_constraint",
+                        "rename_constraint",
+                    ],
+                ),
+            ],
+        ),
+        (
+            "a UNIQUE attaches an index built concurrently",
+            "name TEXT,",
+            "name TEXT UNIQUE,",
+            &[
+                (Concurrent, &["create_index_concurrently"]),
+                (Finish, &["add_unique_using_index"]),
+            ],
+        ),
+    ];
+
+    #[test]
+    fn each_edit_becomes_its_phases() {
+        let base = schema(BASE);
+        for (what, from, to, expected) in EDITS {
+            assert!(BASE.contains(from), "{what}: the edit does not apply");
+            let edited = schema(&BASE.replacen(from, to, 1));
+            let expected: Vec<(PhaseKind, Vec<String>)> = expected
+                .iter()
+                .map(|(k, kinds)| (*k, kinds.iter().map(|s| s.to_string()).collect()))
+                .collect();
+            assert_eq!(shape(&base, &edited), expected, "{what}");
+        }
+    }
+
+    #[test]
+    fn a_unique_that_a_new_foreign_key_needs_is_not_deferred() {
+        let base = schema(BASE);
+        let edited = schema(
+            &BASE
+                .replacen("name TEXT,", "name TEXT UNIQUE,", 1)
+                .replacen(
+                    "plan TEXT",
+                    "plan TEXT, store_name TEXT REFERENCES stores(name)",
+                    1,
+                ),
+        );
+        let shape = shape(&base, &edited);
+        let main = &shape[0];
+        assert_eq!(main.0, Main);
+        assert!(main.1.contains(&"add_constraint".to_owned()), "{shape:?}");
+        assert!(
+            !shape
+                .iter()
+                .any(|(_, kinds)| kinds.contains(&"add_unique_using_index".to_owned())),
+            "{shape:?}"
+        );
+    }
+
+    #[test]
+    fn the_hazards_move_to_the_statement_that_can_fail() {
+        let base = schema(BASE);
+        let edited = schema(&BASE.replacen("name TEXT,", "name TEXT NOT NULL,", 1));
+        let steps = classify(diff(&base, &edited), &base, &edited);
+        assert!(
+            steps[0]
+                .hazards
+                .iter()
+                .any(|h| h.kind == HazardKind::BlocksWrites),
+            "the plain SET NOT NULL blocks writes"
+        );
+        let phases = phases(steps, &base, &edited);
+        let all: Vec<&Step> = phases.iter().flat_map(|p| &p.steps).collect();
+        assert!(
+            all.iter()
+                .all(|s| s.hazards.iter().all(|h| h.kind != HazardKind::BlocksWrites))
+        );
+        let failing: Vec<&&Step> = all.iter().filter(|s| !s.probes.is_empty()).collect();
+        assert_eq!(failing.len(), 1);
+        assert!(matches!(
+            failing[0].change,
+            Change::ValidateConstraint { .. }
+        ));
+        assert!(
+            failing[0]
+                .hazards
+                .iter()
+                .any(|h| h.kind == HazardKind::FailsOnData)
+        );
+    }
+
+    #[test]
+    fn a_backfilled_column_is_added_nullable_filled_and_made_not_null() {
+        let base = schema(BASE);
+        let mut edited = base.clone();
+        let stores = edited.tables.get_mut("stores").unwrap();
+        let mut column = crate::model::Column::new(
+            "city",
+            crate::model::PgType::Text,
+            crate::model::Source::new("doc.md", 9),
+        );
+        column.nullable = false;
+        column.backfill = Some("'unknown'".to_owned());
+        stores.columns.push(column);
+        let kinds: Vec<(PhaseKind, Vec<String>)> = shape(&base, &edited);
+        assert_eq!(
+            kinds,
+            vec![
+                (
+                    Main,
+                    vec![
+                        "add_column".to_owned(),
+                        "add_constraint_not_valid".to_owned()
+                    ]
+                ),
+                (PhaseKind::Backfill, vec!["backfill".to_owned()]),
+                (
+                    Finish,
+                    vec![
+                        "validate_constraint".to_owned(),
+                        "set_not_null".to_owned(),
+                        "drop_constraint".to_owned()
+                    ]
+                ),
+            ]
+        );
+        let steps = classify(diff(&base, &edited), &base, &edited);
+        let phases = phases(steps, &base, &edited);
+        match &phases[0].steps[0].change {
+            Change::AddColumn { column, .. } => assert!(column.nullable, "added nullable"),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -641,6 +641,7 @@ pub fn plan(
             return later_migration(context, existing, request, base, &version, steps);
         }
     };
+    let up_text = with_timeouts(up_text, &timeouts(context, true)?);
     let down = diff(current, base);
     let down_text = render_script(
         &Script {
@@ -802,22 +803,44 @@ fn script_of_steps(
 ) -> Result<String, TemplateError> {
     let changes: Vec<Change> = steps.iter().map(|s| s.change.clone()).collect();
     let hazards: Vec<Vec<Hazard>> = steps.iter().map(|s| s.hazards.clone()).collect();
-    let options = &context.settings().migrations;
-    let mut values = tera::Context::new();
-    values.insert("lock_timeout", options.lock_timeout.as_str());
-    values.insert("statement_timeout", options.statement_timeout.as_str());
-    values.insert("local", &in_transaction);
-    let timeouts = context.templates.render("timeouts.sql.tera", &values)?;
     render_script(
         &Script {
             title,
             changes: &changes,
             hazards: &hazards,
-            prelude: Some(timeouts.trim().to_owned()),
+            prelude: Some(timeouts(context, in_transaction)?),
             epilogue: None,
         },
         context.templates,
     )
+}
+
+/// The configured timeouts as the migration's first statements
+/// (`timeouts.sql.tera`): `SET LOCAL` in a transaction, `SET` outside one.
+fn timeouts(context: &EmitContext<'_>, in_transaction: bool) -> Result<String, TemplateError> {
+    let options = &context.settings().migrations;
+    let mut values = tera::Context::new();
+    values.insert("lock_timeout", options.lock_timeout.as_str());
+    values.insert("statement_timeout", options.statement_timeout.as_str());
+    values.insert("local", &in_transaction);
+    Ok(context
+        .templates
+        .render("timeouts.sql.tera", &values)?
+        .trim()
+        .to_owned())
+}
+
+/// A first migration with the timeouts after its leading comments: the
+/// script is `sql/schema.sql`'s, which a person may run by hand and which
+/// sets none.
+fn with_timeouts(script: String, timeouts: &str) -> String {
+    let header: usize = script
+        .split_inclusive('\n')
+        .take_while(|line| line.starts_with("--"))
+        .map(str::len)
+        .sum();
+    let (head, rest) = script.split_at(header);
+    format!("{head}\n{timeouts}\n{rest}")
 }
 
 /// The preflight file of a migration whose steps depend on the rows, or
@@ -930,7 +953,17 @@ mod tests {
                 &templates,
             )
             .unwrap();
-            assert_eq!(reused[0].contents, rendered);
+            // The script of sql/schema.sql, with the timeouts after its
+            // leading comments.
+            let timeouts = "SET LOCAL lock_timeout = '5s';\nSET LOCAL statement_timeout = '15min';";
+            assert_eq!(reused[0].contents, with_timeouts(rendered, timeouts));
+            assert!(
+                reused[0]
+                    .contents
+                    .contains("do not edit.\n-- Change the documents and run `gen migrations` instead.\n\nSET LOCAL lock_timeout = '5s';\nSET LOCAL statement_timeout = '15min';\n\n"),
+                "{}",
+                reused[0].contents
+            );
             assert!(
                 reused[0]
                     .contents

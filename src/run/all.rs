@@ -173,9 +173,9 @@ fn all_on(config: &Config, args: &AllArgs, timeline: &Timeline) -> anyhow::Resul
             ..
         } => {
             eprintln!(
-                "migrations: wrote {up_name}{} ({} change(s))",
+                "migrations: wrote {up_name} ({} change(s)){}",
+                summary.count,
                 super::parts_note(later_parts),
-                summary.count
             );
             super::report_hazards(hazardous);
         }
