@@ -814,7 +814,11 @@ async fn the_preflight_is_read_only() {
     );
     assert!(notes.contains("(full_name)=(Noah Johnson) x3"), "{notes}");
     let sql = String::from_utf8_lossy(&output.stdout);
-    assert!(sql.contains("UNIQUE (full_name)"), "{sql}");
+    assert!(
+        sql.contains("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS customers_full_name_key")
+            && sql.contains("UNIQUE USING INDEX customers_full_name_key"),
+        "{sql}"
+    );
     assert!(
         !notes.contains("reader@"),
         "the password is masked: {notes}"

@@ -683,8 +683,9 @@ fn later_migration(
         .iter()
         .enumerate()
         .map(|(i, phase)| {
+            // The first part has the migration's own name, whatever it holds.
             let version = first_version + i as u64;
-            match phase.kind.suffix() {
+            match phase.kind.suffix().filter(|_| i > 0) {
                 Some(suffix) => format!("{version}_{}_{suffix}", request.name),
                 None => format!("{version}_{}", request.name),
             }
