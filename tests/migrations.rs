@@ -367,11 +367,40 @@ async fn javari_tables_match_the_documents_own_sql_object_by_object() {
     );
 }
 
+/// The stub tables of the real documents: tables they only name.
+fn stub_tables(schema: &Schema) -> BTreeSet<String> {
+    let project = support::project_of_schema(schema, &options(Target::Postgres));
+    project
+        .realized()
+        .tables
+        .values()
+        .filter(|t| t.stub)
+        .map(|t| t.name.clone())
+        .collect()
+}
+
+/// `catalog` without what the initial down keeps: the extensions, the
+/// `extensions` schema they live in, and the stub tables with everything
+/// on them.
+fn without_what_the_down_keeps(catalog: &Catalog, stubs: &BTreeSet<String>) -> Catalog {
+    let kept = catalog.restricted_to(stubs);
+    Catalog {
+        facts: catalog
+            .facts
+            .iter()
+            .filter(|f| !kept.facts.contains(*f))
+            .filter(|f| !f.starts_with("extension | ") && f.as_str() != "schema | extensions")
+            .cloned()
+            .collect(),
+    }
+}
+
 #[tokio::test]
-async fn the_down_migration_returns_the_database_to_empty() {
+async fn the_down_migration_returns_the_database_to_empty_but_for_extensions_and_stubs() {
     let empty = fresh_db().await.catalog().await;
+    let schema = real_schema();
     let files = plan_files(
-        &real_schema(),
+        &schema,
         &Existing::default(),
         "20260101000000",
         Target::Postgres,
@@ -379,7 +408,88 @@ async fn the_down_migration_returns_the_database_to_empty() {
     let db = fresh_db().await;
     db.run(file(&files, ".up.sql")).await;
     db.run(file(&files, ".down.sql")).await;
-    assert_eq!(empty.diff(&db.catalog().await), "");
+    let after = db.catalog().await;
+    let stubs = stub_tables(&schema);
+    assert!(stubs.contains("profiles"), "{stubs:?}");
+    assert_eq!(after.tables(), stubs, "only the stub tables are left");
+    assert_eq!(
+        empty.diff(&without_what_the_down_keeps(&after, &stubs)),
+        "",
+        "everything else is gone"
+    );
+}
+
+/// Issue 19, point 6: on a database that already has `vector` and a
+/// `profiles` table with a row (as a Supabase project does), the initial
+/// migration goes up and down again without taking either away.
+#[tokio::test]
+async fn the_initial_down_keeps_extensions_and_stub_tables_that_existed_before() {
+    let schema = real_schema();
+    let files = plan_files(
+        &schema,
+        &Existing::default(),
+        "20260101000000",
+        Target::Postgres,
+    );
+    let down = file(&files, ".down.sql");
+    assert!(!down.contains("DROP EXTENSION"), "{down}");
+    assert!(!down.contains("DROP TABLE public.profiles"), "{down}");
+    assert!(!down.contains("DROP SCHEMA IF EXISTS extensions"), "{down}");
+    assert!(down.contains("never dropped"), "the down says why: {down}");
+    assert!(
+        file(&files, ".up.sql").contains("CREATE TABLE IF NOT EXISTS public.profiles ("),
+        "a stub may exist already"
+    );
+
+    let empty = fresh_db().await.catalog().await;
+    let db = fresh_db().await;
+    db.run(
+        "CREATE SCHEMA extensions;
+         CREATE EXTENSION vector WITH SCHEMA extensions;
+         CREATE TABLE public.profiles (
+             id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+             created_at timestamptz NOT NULL DEFAULT now(),
+             updated_at timestamptz NOT NULL DEFAULT now(),
+             username text
+         );
+         INSERT INTO public.profiles (id, username)
+         VALUES ('00000000-0000-0000-0000-000000000001', 'ada');",
+    )
+    .await;
+    let before = db.catalog().await;
+    db.run(file(&files, ".up.sql")).await;
+    db.run(file(&files, ".down.sql")).await;
+    let after = db.catalog().await;
+
+    assert!(after.facts.contains("extension | vector"), "{after}");
+    let profiles: BTreeSet<String> = ["profiles".to_owned()].into();
+    let before_profiles = before.restricted_to(&profiles);
+    let missing: Vec<&String> = before_profiles
+        .facts
+        .iter()
+        .filter(|f| !f.starts_with("table | "))
+        .filter(|f| !after.facts.contains(*f))
+        .collect();
+    assert!(missing.is_empty(), "profiles lost {missing:?}");
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT id::text, username FROM public.profiles")
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        rows,
+        [(
+            "00000000-0000-0000-0000-000000000001".to_owned(),
+            "ada".to_owned()
+        )]
+    );
+    let stubs = stub_tables(&schema);
+    assert_eq!(after.tables(), stubs, "only the stub tables are left");
+    assert_eq!(
+        empty.diff(&without_what_the_down_keeps(&after, &stubs)),
+        "",
+        "everything else is gone"
+    );
 }
 
 /// Edits to the round-trip fixture: (what, text to replace, replacement).

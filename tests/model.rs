@@ -429,3 +429,170 @@ fn config_overrides_set_defaults_checked_as_sql() {
         "the bad default is reported"
     );
 }
+
+/// `**Backfill:**` notes (a line, or a list under the label) give a column
+/// what existing rows get when it is added; the expression is kept as
+/// written, without the backticks around it.
+#[test]
+fn backfill_notes_attach_to_their_columns() {
+    let schema = support::check(&support::root().join("tests/fixtures/ok/backfills.md"));
+    let widgets = &schema.tables["widgets"];
+    let backfill = |name: &str| widgets.column(name).unwrap().backfill.clone();
+    assert_eq!(
+        backfill("label").as_deref(),
+        Some("coalesce(name, 'unnamed')")
+    );
+    assert_eq!(backfill("stock").as_deref(), Some("0"));
+    assert_eq!(backfill("name"), None);
+    assert_eq!(
+        widgets.column("label").unwrap().default,
+        None,
+        "a backfill is not a default"
+    );
+}
+
+/// A backfill that is not one SQL expression never reaches the model, and
+/// the diagnostic names the file and the line of the note; so does a note
+/// naming a column the section does not document.
+#[test]
+fn injected_or_unknown_backfills_are_reported_at_their_line() {
+    let path = support::root().join("tests/fixtures/err/backfills.md");
+    let (schema, diagnostics) = support::lint_bytes("backfills.md", &std::fs::read(path).unwrap());
+    let widgets = &schema.tables["widgets"];
+    assert_eq!(
+        widgets.column("label").unwrap().backfill,
+        None,
+        "an injected statement never becomes a backfill"
+    );
+    let at = |line: u32| {
+        diagnostics
+            .iter()
+            .find(|d| {
+                d.code == Code::InvalidBackfill
+                    && d.span
+                        .as_ref()
+                        .is_some_and(|s| &*s.file == "backfills.md" && s.line == line)
+            })
+            .unwrap_or_else(|| {
+                panic!("no invalid-backfill at backfills.md:{line}: {diagnostics:?}")
+            })
+            .message
+            .clone()
+    };
+    assert!(at(16).contains("DROP TABLE widgets"), "{}", at(16));
+    assert!(at(16).contains("not one SQL expression"), "{}", at(16));
+    assert!(at(17).contains("no column `colour`"), "{}", at(17));
+}
+
+/// A column override may set a backfill, checked like a default: one that
+/// is not a single SQL expression is reported and never reaches the model.
+#[test]
+fn config_overrides_set_backfills_checked_as_sql() {
+    let text = "overrides:\n  tables:\n    customers:\n      columns:\n        status: { backfill: \"coalesce(full_name, 'active')\" }\n        city: { backfill: \"'x'); DROP TABLE customers; --\" }\n";
+    let config = schemagen::config::ConfigFile::parse(text, "gen.yaml").unwrap();
+    let settings = config.settings(
+        vec![support::root().join("schema/docs")],
+        support::root(),
+        Some(schemagen::settings::ConfigSource {
+            display_path: "gen.yaml".to_owned(),
+            text: text.to_owned(),
+        }),
+        None,
+    );
+    let project = schemagen::project::Project::load(&settings).unwrap();
+    let customers = &project.documented().tables["customers"];
+    assert_eq!(
+        customers.column("status").unwrap().backfill.as_deref(),
+        Some("coalesce(full_name, 'active')")
+    );
+    assert_eq!(customers.column("city").unwrap().backfill, None);
+    let bad = project
+        .diagnostics()
+        .iter()
+        .find(|d| d.code == Code::InvalidBackfill)
+        .expect("the bad backfill is reported");
+    assert!(bad.message.contains("customers.city"), "{}", bad.message);
+    let span = bad.span.as_ref().expect("a span");
+    assert_eq!((&*span.file, span.line), ("gen.yaml", 6));
+    assert_eq!(
+        project.realized().tables["customers"]
+            .column("status")
+            .unwrap()
+            .backfill
+            .as_deref(),
+        Some("coalesce(full_name, 'active')"),
+        "the realised schema, which migrations are planned from, keeps it"
+    );
+}
+
+/// A backfill is migration-time information: on its own it is no change,
+/// so adding one to a column that exists makes no migration.
+#[test]
+fn a_backfill_alone_is_no_change() {
+    let schema = support::check(&support::root().join("tests/fixtures/ok/backfills.md"));
+    let mut without = schema.clone();
+    for column in &mut without.tables.get_mut("widgets").unwrap().columns {
+        column.backfill = None;
+    }
+    assert_eq!(schemagen::diff::diff(&without, &schema), Vec::new());
+    assert_eq!(schemagen::diff::diff(&schema, &without), Vec::new());
+}
+
+/// A NOT NULL column without a default but with a backfill, added to an
+/// existing table, fails only on the rows its backfill leaves NULL: the
+/// preflight counts those, not every row.
+#[test]
+fn a_backfilled_not_null_column_is_probed_for_the_nulls_it_leaves() {
+    use schemagen::diff::hazard::{HazardKind, Probe, classify};
+    let after = support::check(&support::root().join("tests/fixtures/ok/backfills.md"));
+    let mut before = after.clone();
+    let widgets = before.tables.get_mut("widgets").unwrap();
+    widgets
+        .columns
+        .retain(|c| c.name != "label" && c.name != "stock");
+    let mut unbackfilled = after.clone();
+    unbackfilled
+        .tables
+        .get_mut("widgets")
+        .unwrap()
+        .column_mut("stock")
+        .unwrap()
+        .backfill = None;
+    let steps = classify(
+        schemagen::diff::diff(&before, &unbackfilled),
+        &before,
+        &unbackfilled,
+    );
+    let step = |name: &str| {
+        steps
+            .iter()
+            .find(|s| s.change.describe() == format!("add column widgets.{name}"))
+            .unwrap_or_else(|| panic!("no step adds {name}"))
+    };
+    let label = step("label");
+    assert_eq!(
+        label.probes,
+        [Probe::BackfillNulls {
+            table: "widgets".into(),
+            column: "label".into(),
+            expression: "coalesce(name, 'unnamed')".into(),
+        }]
+    );
+    assert_eq!(label.hazards.len(), 1);
+    assert_eq!(label.hazards[0].kind, HazardKind::FailsOnData);
+    assert!(
+        label.hazards[0].reason.contains("backfill leaves a row"),
+        "{}",
+        label.hazards[0].reason
+    );
+    assert!(
+        !label.hazards[0].reason.contains("without a default"),
+        "{}",
+        label.hazards[0].reason
+    );
+    // Without a backfill, every row fails, as before.
+    assert!(matches!(
+        step("stock").probes.as_slice(),
+        [Probe::RowsWithoutValue { .. }]
+    ));
+}

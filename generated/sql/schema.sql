@@ -12,14 +12,14 @@ CREATE EXTENSION IF NOT EXISTS "uuid-ossp" WITH SCHEMA extensions;
 
 CREATE EXTENSION IF NOT EXISTS vector WITH SCHEMA extensions;
 
-CREATE TABLE public.brokerages (
+CREATE TABLE IF NOT EXISTS public.brokerages (
     id uuid NOT NULL DEFAULT gen_random_uuid(),
     created_at timestamp with time zone NOT NULL DEFAULT now(),
     updated_at timestamp with time zone NOT NULL DEFAULT now(),
     CONSTRAINT brokerages_pkey PRIMARY KEY (id)
 );
 
-CREATE TABLE public.credentials (
+CREATE TABLE IF NOT EXISTS public.credentials (
     id uuid NOT NULL DEFAULT gen_random_uuid(),
     created_at timestamp with time zone NOT NULL DEFAULT now(),
     updated_at timestamp with time zone NOT NULL DEFAULT now(),
@@ -174,7 +174,7 @@ CREATE TABLE public.mls_listings (
     CONSTRAINT mls_listings_pkey PRIMARY KEY (id)
 );
 
-CREATE TABLE public.profiles (
+CREATE TABLE IF NOT EXISTS public.profiles (
     id uuid NOT NULL DEFAULT gen_random_uuid(),
     created_at timestamp with time zone NOT NULL DEFAULT now(),
     updated_at timestamp with time zone NOT NULL DEFAULT now(),
@@ -340,7 +340,7 @@ CREATE TABLE public.saved_searches (
     CONSTRAINT saved_searches_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.customers(id)
 );
 
-CREATE TABLE public.teams (
+CREATE TABLE IF NOT EXISTS public.teams (
     id uuid NOT NULL DEFAULT gen_random_uuid(),
     created_at timestamp with time zone NOT NULL DEFAULT now(),
     updated_at timestamp with time zone NOT NULL DEFAULT now(),

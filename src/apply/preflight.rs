@@ -270,7 +270,8 @@ async fn measure_probe(
     };
     let table = probe.table();
     let t = relation(table);
-    let key = key_expression(key, "r");
+    let key_columns = key;
+    let key = key_expression(key_columns, "r");
     let count = |condition: String| count_where(&t, &key, condition);
     Ok(match probe {
         Probe::RowsLost { .. } => vec![finding(
@@ -302,6 +303,23 @@ async fn measure_probe(
             )
             .await?,
             format!("row(s) of {table} have NULL in {column}, which becomes NOT NULL"),
+        )],
+        Probe::BackfillNulls {
+            column, expression, ..
+        } => vec![finding(
+            HazardKind::FailsOnData,
+            fetch(
+                connection,
+                &backfill_nulls(
+                    &t,
+                    &key_expression(key_columns, &quote_identifier(table)),
+                    expression,
+                ),
+            )
+            .await?,
+            format!(
+                "row(s) of {table} would be left NULL by the backfill `{expression}` of the new NOT NULL column {column}"
+            ),
         )],
         Probe::Duplicates { columns, .. } => vec![finding(
             HazardKind::FailsOnData,
@@ -404,6 +422,18 @@ fn count_where(table: &str, key: &str, condition: String) -> String {
     format!(
         "SELECT (SELECT count(*) FROM {table} r WHERE {condition})::bigint, \
          ARRAY(SELECT {key} FROM {table} r WHERE {condition} ORDER BY 1 LIMIT 3)"
+    )
+}
+
+/// How many rows a backfill expression gives NULL for, and the first
+/// three keys. The table has no alias, so that the expression reads as it
+/// does in the migration's `UPDATE table SET column = (expression)`
+/// (`table.other_column` resolves in both).
+fn backfill_nulls(table: &str, key: &str, expression: &str) -> String {
+    let condition = format!("({expression}) IS NULL");
+    format!(
+        "SELECT (SELECT count(*) FROM {table} WHERE {condition})::bigint, \
+         ARRAY(SELECT {key} FROM {table} WHERE {condition} ORDER BY 1 LIMIT 3)"
     )
 }
 

@@ -247,6 +247,8 @@ code_table! {
             "`gen apply`'s preflight counted rows or values a pending step would lose or change";
         PreflightNotMeasured: "preflight-not-measured", Info,
             "a preflight probe could not run (its table or column does not exist yet)";
+        InvalidBackfill: "invalid-backfill", Warning,
+            "a `**Backfill:**` line or `backfill` override that is not one SQL expression for a column of the table; the column gets no backfill";
     }
 }
 

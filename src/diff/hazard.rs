@@ -89,6 +89,15 @@ pub enum Probe {
     RowsWithoutValue { table: String, column: String },
     /// NULLs in a column that becomes NOT NULL or part of a primary key.
     Nulls { table: String, column: String },
+    /// The rows of a table that gets a NOT NULL column without a default
+    /// but with a backfill, for which the backfill expression is NULL: the
+    /// migration fills the column with it, and each such row fails the NOT
+    /// NULL that follows.
+    BackfillNulls {
+        table: String,
+        column: String,
+        expression: String,
+    },
     /// Groups of rows that share a value of columns becoming unique.
     Duplicates { table: String, columns: Vec<String> },
     /// Rows for which a new CHECK is false.
@@ -135,6 +144,7 @@ impl Probe {
             | Probe::ValuesLost { table, .. }
             | Probe::RowsWithoutValue { table, .. }
             | Probe::Nulls { table, .. }
+            | Probe::BackfillNulls { table, .. }
             | Probe::Duplicates { table, .. }
             | Probe::CheckFails { table, .. }
             | Probe::Orphans { table, .. }
@@ -156,7 +166,11 @@ impl Probe {
             Probe::Duplicates { columns, .. } | Probe::Orphans { columns, .. } => {
                 columns.iter().map(String::as_str).collect()
             }
-            Probe::CheckFails { .. } => Vec::new(),
+            // Expressions name their columns in SQL we do not read here; a
+            // missing one makes PostgreSQL refuse the probe, which is then
+            // reported as not measured. The new column itself does not
+            // exist yet, so it is not listed.
+            Probe::CheckFails { .. } | Probe::BackfillNulls { .. } => Vec::new(),
         }
     }
 }
@@ -307,8 +321,24 @@ fn add_column_hazards(
     column: &Column,
 ) {
     let name = &column.name;
-    match &column.default {
-        None if !column.nullable => {
+    match (&column.default, &column.backfill) {
+        // The migration adds the column nullable, fills it and only then
+        // makes it NOT NULL: what can fail is a row the expression leaves
+        // NULL, and the preflight counts exactly those.
+        (None, Some(expression)) if !column.nullable => {
+            hazards.push(Hazard::new(
+                HazardKind::FailsOnData,
+                format!(
+                    "adds NOT NULL column {table}.{name} backfilled with `{expression}`: fails if the backfill leaves a row of {table} NULL"
+                ),
+            ));
+            probes.push(Probe::BackfillNulls {
+                table: table.to_owned(),
+                column: name.clone(),
+                expression: expression.clone(),
+            });
+        }
+        (None, None) if !column.nullable => {
             hazards.push(Hazard::new(
                 HazardKind::FailsOnData,
                 format!(
@@ -320,7 +350,7 @@ fn add_column_hazards(
                 column: name.clone(),
             });
         }
-        Some(default) => {
+        (Some(default), _) => {
             let lower = default.to_ascii_lowercase();
             if VOLATILE_FUNCTIONS.iter().any(|f| lower.contains(f)) {
                 hazards.push(Hazard::new(
@@ -333,7 +363,7 @@ fn add_column_hazards(
                 ));
             }
         }
-        None => {}
+        (None, _) => {}
     }
 }
 

@@ -15,8 +15,9 @@
 //! - a CHECK that changes under its own name is added under a new name,
 //!   validated, and takes the old one's name once the old one is dropped;
 //! - a UNIQUE constraint is attached to a unique index built concurrently;
-//! - a NOT NULL column with a documented backfill is added nullable, filled
-//!   in its own transaction, and then made NOT NULL as above.
+//! - a NOT NULL column without a default is added nullable, filled by its
+//!   documented backfill (if any) in a transaction of its own, and then made
+//!   NOT NULL as above.
 //!
 //! Validating in the transaction that adds the NOT VALID constraint would
 //! hold the add's ACCESS EXCLUSIVE lock through the scan, so the steps fall
@@ -273,13 +274,12 @@ impl<'a> Planner<'a> {
                 self.not_null_through_check(step, &table, &column, out);
             }
             Change::AddColumn { table, column }
-                if self.existing(table)
-                    && !column.nullable
-                    && column.default.is_none()
-                    && column.backfill.is_some() =>
+                if self.existing(table) && !column.nullable && column.default.is_none() =>
             {
+                // Without a backfill the validation fails on any row (the
+                // preflight counts them); on an empty table it goes
+                // through, and either way no scan holds a write lock.
                 let (table, column) = (table.clone(), column.clone());
-                let expression = column.backfill.clone().unwrap_or_default();
                 let mut nullable = column.clone();
                 nullable.nullable = true;
                 out.main.push(quiet(
@@ -289,14 +289,16 @@ impl<'a> Planner<'a> {
                         column: nullable,
                     },
                 ));
-                out.backfill.push(quiet(
-                    &step,
-                    Change::Backfill {
-                        table: table.clone(),
-                        column: column.name.clone(),
-                        expression,
-                    },
-                ));
+                if let Some(expression) = column.backfill.clone() {
+                    out.backfill.push(quiet(
+                        &step,
+                        Change::Backfill {
+                            table: table.clone(),
+                            column: column.name.clone(),
+                            expression,
+                        },
+                    ));
+                }
                 self.not_null_through_check(step, &table, &column.name, out);
             }
             _ => out.main.push(step),
@@ -691,5 +693,22 @@ CREATE INDEX stores_rating_idx ON stores(rating);";
             Change::AddColumn { column, .. } => assert!(column.nullable, "added nullable"),
             other => panic!("{other:?}"),
         }
+        // Without a backfill: the same, with nothing to fill; the
+        // validation is what fails on rows, and carries the probe.
+        edited
+            .tables
+            .get_mut("stores")
+            .unwrap()
+            .columns
+            .last_mut()
+            .unwrap()
+            .backfill = None;
+        let kinds: Vec<PhaseKind> = shape(&base, &edited).into_iter().map(|p| p.0).collect();
+        assert_eq!(kinds, vec![Main, Finish]);
+        let steps = classify(diff(&base, &edited), &base, &edited);
+        let split = super::phases(steps, &base, &edited);
+        let validate = &split[1].steps[0];
+        assert!(matches!(validate.change, Change::ValidateConstraint { .. }));
+        assert!(!validate.probes.is_empty(), "{validate:?}");
     }
 }

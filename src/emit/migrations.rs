@@ -646,7 +646,7 @@ pub fn plan(
     let down_text = render_script(
         &Script {
             title: &format!("{stem} (down)"),
-            changes: &down,
+            changes: &super::sql::initial_down(&down, current),
             hazards: &[],
             prelude: None,
             epilogue: prelude(target, templates, Direction::Down)?,

@@ -4,7 +4,9 @@
 //! The script from an empty database is both `sql/schema.sql` and the first
 //! migration, under different titles; with the embedded template, where the
 //! title is the first line and nothing else, `gen all` renders it once
-//! ([`EmitContext::initial_script`]) and changes the title line.
+//! ([`EmitContext::initial_script`]) and changes the title line. The
+//! initial migration's down leaves alone what may have existed before its
+//! up ([`initial_down`]): extensions and stub tables.
 
 use super::{EmitContext, EmitError, OutputFile, OutputSink, TemplateError, Templates};
 use crate::diff::hazard::Hazard;
@@ -23,7 +25,8 @@ pub struct Script<'a> {
     pub hazards: &'a [Vec<Hazard>],
     /// SQL placed before the changes (the Supabase prelude going up).
     pub prelude: Option<String>,
-    /// SQL placed after the changes (the prelude's removal going down).
+    /// SQL placed after the changes (going down: what the initial down
+    /// keeps, and the prelude's removal).
     pub epilogue: Option<String>,
 }
 
@@ -98,26 +101,43 @@ pub enum Direction {
     Down,
 }
 
-/// The Supabase baseline, for `target: postgres`: created going up,
-/// removed going down.
+/// What the initial migration adds around its changes. Going up, the
+/// Supabase baseline, for `target: postgres` only. Going down, for every
+/// target, a comment saying what the down keeps ([`initial_down`]), then
+/// for `target: postgres` the baseline's removal.
 pub fn prelude(
     target: Target,
     templates: &Templates,
     direction: Direction,
 ) -> Result<Option<String>, TemplateError> {
-    if target != Target::Postgres {
-        return Ok(None);
-    }
     let name = match direction {
+        Direction::Up if target != Target::Postgres => return Ok(None),
         Direction::Up => "prelude.up.sql.tera",
         Direction::Down => "prelude.down.sql.tera",
     };
-    Ok(Some(
-        templates
-            .render(name, &tera::Context::new())?
-            .trim_end()
-            .to_owned(),
-    ))
+    let mut context = tera::Context::new();
+    context.insert("target", &target);
+    let text = templates.render(name, &context)?;
+    let text = text.trim();
+    Ok((!text.is_empty()).then(|| text.to_owned()))
+}
+
+/// The initial down migration's changes: the way back to an empty
+/// database, less what may have existed before the up ran, which the up
+/// cannot tell it made (`IF NOT EXISTS`) and so the down never removes.
+/// That is every extension (Supabase provides pgcrypto, uuid-ossp,
+/// vector, …) and every stub table (a table the documents only name, such
+/// as a Supabase project's `profiles`).
+pub(crate) fn initial_down(changes: &[Change], realized: &Schema) -> Vec<Change> {
+    changes
+        .iter()
+        .filter(|change| match change {
+            Change::DropExtension { .. } => false,
+            Change::DropTable { table } => !realized.tables.get(table).is_some_and(|t| t.stub),
+            _ => true,
+        })
+        .cloned()
+        .collect()
 }
 
 /// The title of `sql/schema.sql`'s script.

@@ -462,6 +462,19 @@ fn apply_overrides(
                     ),
                 }
             }
+            if let Some(backfill) = &column_override.backfill {
+                match crate::model::single_expression(backfill) {
+                    Ok(()) => column.backfill = Some(backfill.trim().to_owned()),
+                    Err(why) => diagnostics.push(
+                        Diagnostic::warning(
+                            Code::InvalidBackfill,
+                            span.clone(),
+                            format!("the backfill of `{table_name}.{column_name}` is not one SQL expression: {why}"),
+                        )
+                        .with_help("write one expression over the table's columns, such as `'active'` or `coalesce(name, '')`; the column keeps the documents' backfill"),
+                    ),
+                }
+            }
             if let Some(target) = &column_override.references {
                 let (table_part, column_part) = match target.split_once('(') {
                     Some((t, rest)) => (t.trim(), rest.trim_end_matches(')').trim()),

@@ -299,6 +299,14 @@ pub struct Column {
     pub nullable: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
+    /// What rows that exist when the column is added get: one SQL
+    /// expression over the table's other columns (`**Backfill:**` in the
+    /// document, or `backfill` in the configuration). Migration-time
+    /// information, not structure: the diff never compares it, and it only
+    /// matters for a NOT NULL column without a default added to a table
+    /// that holds rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backfill: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -314,17 +322,12 @@ pub struct Column {
     /// The inferred shape of a jsonb column, from documented JSON examples.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub json_shape: Option<JsonShape>,
-    /// The SQL expression that fills this column in existing rows when a
-    /// migration adds it NOT NULL without a default (`**Backfill:**`).
-    /// Migration-time information: not part of what the column is.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backfill: Option<String>,
     pub source: Source,
 }
 
 /// Whether `text` is exactly one SQL expression (sqlparser reads it to
-/// the end): a default from a document or the configuration goes into the
-/// migration verbatim, so nothing else may get through.
+/// the end): a default or a backfill from a document or the configuration
+/// goes into the migration verbatim, so nothing else may get through.
 pub fn single_expression(text: &str) -> Result<(), String> {
     use sqlparser::dialect::PostgreSqlDialect;
     use sqlparser::parser::Parser;

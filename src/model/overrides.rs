@@ -1,6 +1,6 @@
 //! Corrections the documents cannot make themselves, from the
 //! configuration's `overrides:` section: tables to leave out, and column
-//! types, nullability and FK targets to correct. Applied while lowering, so
+//! types, nullability, FK targets, defaults and backfills to correct. Applied while lowering, so
 //! that every output sees the corrected model.
 
 use serde::{Deserialize, Serialize};
@@ -38,4 +38,9 @@ pub struct ColumnOverride {
     /// A default: one SQL expression, such as `0` or `'active'`.
     #[serde(default)]
     pub default: Option<String>,
+    /// What existing rows get when the column is added: one SQL
+    /// expression, as in a document's `**Backfill:**` note, which it
+    /// replaces.
+    #[serde(default)]
+    pub backfill: Option<String>,
 }

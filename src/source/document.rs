@@ -40,6 +40,16 @@ pub fn read_document(file: &SourceFile) -> Fragment {
 struct Section {
     table: String,
     heading_line: u32,
+    /// `**Backfill:**` notes, kept until the section closes: a note may
+    /// come before the column table that names its column.
+    backfills: Vec<Backfill>,
+}
+
+/// A `**Backfill:**` note read in a section: column, expression, line.
+struct Backfill {
+    column: String,
+    expression: String,
+    line: u32,
 }
 
 /// A `#### **Group (N)**` heading over SQL blocks, counting CREATE TABLEs.
@@ -221,13 +231,15 @@ impl<'a> Walker<'a> {
         self.section = Some(Section {
             table: name,
             heading_line: line,
+            backfills: Vec::new(),
         });
     }
 
     fn close_section(&mut self) {
-        let Some(section) = self.section.take() else {
+        let Some(mut section) = self.section.take() else {
             return;
         };
+        self.attach_backfills(&section.table, std::mem::take(&mut section.backfills));
         let Some(table) = self.fragment.schema.tables.get(&section.table) else {
             return;
         };
@@ -284,6 +296,10 @@ impl<'a> Walker<'a> {
                 }
                 continue;
             }
+            if label.eq_ignore_ascii_case("backfill") {
+                self.backfill_note(value, *line);
+                continue;
+            }
             let value = value.to_owned();
             if let Some(table) = self.section_table() {
                 let meta = &mut table.meta;
@@ -300,6 +316,61 @@ impl<'a> Walker<'a> {
                 };
                 *slot = Some(value);
             }
+        }
+    }
+
+    /// One `**Backfill:**` note (a paragraph line or a list item): read
+    /// now, attached to its column when the section closes.
+    fn backfill_note(&mut self, text: &str, line: u32) {
+        let read = backfill_note(text);
+        let problem = match (read, self.section.as_mut()) {
+            (Ok((column, expression)), Some(section)) => {
+                section.backfills.push(Backfill {
+                    column,
+                    expression,
+                    line,
+                });
+                return;
+            }
+            (Err(why), _) => why,
+            (Ok(_), None) => "a backfill belongs in a table section".to_owned(),
+        };
+        self.diagnostic(
+            Diagnostic::warning(
+                Code::InvalidBackfill,
+                self.file.span_line(line),
+                format!("this backfill cannot be used: {problem}"),
+            )
+            .with_help("the column gets no backfill; see the README's `**Backfill:**` notes"),
+        );
+    }
+
+    /// Gives each column its backfill; a note naming a column the section
+    /// does not document, or a second note for one column, is reported.
+    fn attach_backfills(&mut self, table_name: &str, backfills: Vec<Backfill>) {
+        for backfill in backfills {
+            let Some(table) = self.fragment.schema.tables.get_mut(table_name) else {
+                return;
+            };
+            let problem = match table.column_mut(&backfill.column) {
+                Some(column) if column.backfill.is_none() => {
+                    column.backfill = Some(backfill.expression);
+                    continue;
+                }
+                Some(_) => format!(
+                    "`{table_name}.{}` already has a backfill; the first one wins",
+                    backfill.column
+                ),
+                None => format!("`{table_name}` documents no column `{}`", backfill.column),
+            };
+            self.diagnostic(
+                Diagnostic::warning(
+                    Code::InvalidBackfill,
+                    self.file.span_line(backfill.line),
+                    format!("this backfill cannot be used: {problem}"),
+                )
+                .with_help("name a column of the section's column table"),
+            );
         }
     }
 
@@ -337,6 +408,9 @@ impl<'a> Walker<'a> {
                     }
                 }
                 "key relationships" => items.iter().for_each(|(t, l)| self.relationship(t, *l)),
+                "backfill" | "backfills" => {
+                    items.iter().for_each(|(t, l)| self.backfill_note(t, *l))
+                }
                 _ if lower.ends_with(" values") || lower == "categories" => {
                     let column =
                         crate::model::inflect::singular(&snake(lower.trim_end_matches(" values")));

@@ -1,5 +1,6 @@
 //! Small readers of document text: headings, counts, backticked names,
-//! FK targets in descriptions, check marks and slugs.
+//! FK targets in descriptions, check marks, slugs, and the `Default` cells
+//! and `**Backfill:**` notes that carry SQL expressions.
 
 use super::*;
 
@@ -211,4 +212,36 @@ pub(super) fn default_expression(cell: &str) -> Result<Option<String>, String> {
         return Ok(None);
     }
     crate::model::single_expression(text).map(|()| Some(text.to_owned()))
+}
+
+/// A `**Backfill:**` note, `` `column` = expression ``: the column and the
+/// expression as written (backticks around it are dropped, as in a
+/// `Default` cell), or why not. The expression goes into the migration's
+/// UPDATE verbatim, so it must be exactly one SQL expression
+/// ([`crate::model::single_expression`]), like a default.
+pub(super) fn backfill_note(text: &str) -> Result<(String, String), String> {
+    const SHAPE: &str = "write `` `column` = expression ``, such as `` `status` = 'active' ``";
+    let text = text.trim();
+    let (column, rest) = match text.strip_prefix('`') {
+        Some(ticked) => ticked.split_once('`').ok_or(SHAPE)?,
+        None => text
+            .split_once('=')
+            .map(|(c, _)| (c, &text[c.len()..]))
+            .ok_or(SHAPE)?,
+    };
+    let column = column.trim();
+    validate_identifier(column)?;
+    let expression = rest
+        .trim()
+        .strip_prefix('=')
+        .ok_or(SHAPE)?
+        .trim()
+        .trim_matches('`')
+        .trim();
+    if expression.is_empty() {
+        return Err(format!("no expression after `{column} =`"));
+    }
+    crate::model::single_expression(expression)
+        .map_err(|why| format!("`{expression}` is not one SQL expression: {why}"))?;
+    Ok((column.to_owned(), expression.to_owned()))
 }
