@@ -122,7 +122,18 @@ impl Walker<'_> {
                     .with_help("use a PostgreSQL type name such as uuid, varchar, decimal, text[]"),
                 );
             }
-            let description = cell(description_index);
+            let mut description = cell(description_index);
+            let mut renamed_from = None;
+            if let Some((old, rest)) = description.as_deref().and_then(renamed_from_marker) {
+                match validate_identifier(&old) {
+                    Ok(()) => renamed_from = Some(old),
+                    Err(reason) => diagnostics.push(
+                        Diagnostic::error(Code::InvalidIdentifier, source.span(), reason)
+                            .with_help("the rename is ignored: write `(renamed from `old_name`)` with the column's old name"),
+                    ),
+                }
+                description = (!rest.is_empty()).then_some(rest);
+            }
             let is_primary_key = description
                 .as_deref()
                 .is_some_and(|d| d.to_ascii_lowercase().starts_with("primary key"));
@@ -156,6 +167,7 @@ impl Walker<'_> {
                 column.documented_values = inline_enum(description);
             }
             column.description = description;
+            column.renamed_from = renamed_from.filter(|old| *old != name);
             column.used_by = cell(used_by_index);
             match default_expression(&cell(default_index).unwrap_or_default()) {
                 Ok(default) => column.default = default,
