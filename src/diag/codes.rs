@@ -247,6 +247,8 @@ code_table! {
             "`gen apply`'s preflight counted rows or values a pending step would lose or change";
         PreflightNotMeasured: "preflight-not-measured", Info,
             "a preflight probe could not run (its table or column does not exist yet)";
+        PossibleRename: "possible-rename", Warning,
+            "a migration drops a column (or table) and adds one like it: a rename the documents do not mark";
     }
 }
 
