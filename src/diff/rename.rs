@@ -367,6 +367,150 @@ fn rename_in(expression: &str, table: &str, from: &str, to: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diff::diff;
+
+    const OWNERS: &str = "## 1. OWNERS (2 columns)\n\n| Column | Type | Nullable | Description |\n|---|---|---|---|\n| id | uuid | NO | Primary key |\n| name | text | YES | Name |\n\n";
+    const WIDGETS: &str = "## 2. WIDGETS (3 columns)\n\n| Column | Type | Nullable | Description |\n|---|---|---|---|\n| id | uuid | NO | Primary key |\n| owner_id | uuid | YES | FK to owners |\n| notes | text | YES | Free text |\n\n**Indexes:**\n- INDEX on notes\n- UNIQUE (notes)\n";
+
+    fn realized(doc: &str) -> Schema {
+        let settings = crate::settings::Settings::default();
+        let project = crate::project::Project::from_text("doc.md", doc, &settings);
+        (**project.realized()).clone()
+    }
+
+    fn described(changes: &[Change]) -> Vec<String> {
+        changes.iter().map(Change::describe).collect()
+    }
+
+    fn column_renamed() -> (Schema, Schema) {
+        let before = realized(&format!("{OWNERS}{WIDGETS}"));
+        let widgets = WIDGETS
+            .replace(
+                "| notes | text | YES | Free text |",
+                "| remarks | text | YES | Free text (renamed from `notes`) |",
+            )
+            .replace("INDEX on notes", "INDEX on remarks")
+            .replace("UNIQUE (notes)", "UNIQUE (remarks)");
+        (before, realized(&format!("{OWNERS}{widgets}")))
+    }
+
+    #[test]
+    fn a_marked_column_is_renamed_and_what_names_it_follows() {
+        let (before, after) = column_renamed();
+        let remarks = after.tables["widgets"].column("remarks").unwrap();
+        assert_eq!(remarks.renamed_from.as_deref(), Some("notes"));
+        assert_eq!(remarks.description.as_deref(), Some("Free text"));
+        assert_eq!(
+            described(&diff(&before, &after)),
+            [
+                "rename column widgets.notes to remarks",
+                "rename constraint widgets_notes_key on widgets to widgets_remarks_key",
+                "rename index idx_widgets_notes to idx_widgets_remarks",
+            ]
+        );
+        // A rename loses nothing and rewrites nothing.
+        let steps = crate::diff::hazard::classify(diff(&before, &after), &before, &after);
+        assert!(steps.iter().all(|s| s.hazards.is_empty()), "{steps:?}");
+        // The down migration renames back.
+        assert_eq!(
+            described(&diff(&after, &before)),
+            [
+                "rename column widgets.remarks to notes",
+                "rename constraint widgets_remarks_key on widgets to widgets_notes_key",
+                "rename index idx_widgets_remarks to idx_widgets_notes",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_marker_already_applied_changes_nothing() {
+        let (_, after) = column_renamed();
+        assert!(diff(&after, &after).is_empty());
+        // The snapshot after the rename, read back, has the marker too.
+        let snapshot: Schema =
+            serde_saphyr::from_str(&serde_saphyr::to_string(&after).unwrap()).unwrap();
+        assert!(diff(&snapshot, &after).is_empty());
+    }
+
+    #[test]
+    fn a_marked_table_is_renamed_and_foreign_keys_to_it_follow() {
+        let before = realized(&format!("{OWNERS}{WIDGETS}"));
+        let owners = OWNERS.replace(
+            "## 1. OWNERS (2 columns)\n",
+            "## 1. PEOPLE (2 columns)\n\n**Renamed from:** `owners`\n",
+        );
+        let widgets = WIDGETS.replace("FK to owners", "FK to people");
+        let after = realized(&format!("{owners}{widgets}"));
+        assert_eq!(
+            after.tables["people"].renamed_from.as_deref(),
+            Some("owners")
+        );
+        assert_eq!(
+            described(&diff(&before, &after)),
+            [
+                "rename table owners to people",
+                "rename constraint owners_pkey on people to people_pkey",
+                // The description changed with it; the foreign key did not.
+                "comment on column widgets.owner_id",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_renamed_column_that_a_foreign_key_references_is_followed() {
+        let doc = |key: &str, marker: &str| {
+            format!(
+                "## 1. OWNERS (2 columns)\n\n| Column | Type | Nullable | Description |\n|---|---|---|---|\n| {key} | text | NO | Primary key{marker} |\n| name | text | YES | Name |\n\n\
+                 ## 2. WIDGETS (2 columns)\n\n| Column | Type | Nullable | Description |\n|---|---|---|---|\n| id | uuid | NO | Primary key |\n| owner_code | text | YES | Owner |\n\n\
+                 **Key Relationships:**\n- widgets.owner_code → owners.{key}\n"
+            )
+        };
+        let before = realized(&doc("code", ""));
+        let after = realized(&doc("key", " (renamed from `code`)"));
+        let fk = &after.tables["widgets"].foreign_keys[0];
+        assert_eq!(fk.referenced_columns, ["key"]);
+        assert_eq!(
+            described(&diff(&before, &after)),
+            ["rename column owners.code to key"]
+        );
+    }
+
+    #[test]
+    fn the_configuration_can_mark_a_rename() {
+        let before = realized(&format!("{OWNERS}{WIDGETS}"));
+        let mut settings = crate::settings::Settings::default();
+        let yaml = "tables:\n  widgets:\n    columns:\n      remarks: { renamed_from: notes }\n";
+        settings.overrides = serde_saphyr::from_str(yaml).unwrap();
+        let doc = format!("{OWNERS}{}", WIDGETS.replace("| notes |", "| remarks |"));
+        let project = crate::project::Project::from_text("doc.md", &doc, &settings);
+        let changes = described(&diff(&before, project.realized()));
+        assert_eq!(
+            changes[0], "rename column widgets.notes to remarks",
+            "{changes:?}"
+        );
+        assert!(
+            !changes.iter().any(|c| c.starts_with("drop column")),
+            "{changes:?}"
+        );
+    }
+
+    #[test]
+    fn without_a_marker_a_rename_is_a_drop_and_an_add() {
+        let before = realized(&format!("{OWNERS}{WIDGETS}"));
+        let after = realized(&format!(
+            "{OWNERS}{}",
+            WIDGETS.replace("| notes |", "| remarks |")
+        ));
+        let changes = described(&diff(&before, &after));
+        assert!(
+            changes.contains(&"drop column widgets.notes".to_owned()),
+            "{changes:?}"
+        );
+        assert!(
+            changes.contains(&"add column widgets.remarks".to_owned()),
+            "{changes:?}"
+        );
+    }
 
     #[test]
     fn expressions_follow_a_column_rename_token_by_token() {
