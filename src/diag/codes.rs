@@ -249,6 +249,8 @@ code_table! {
             "a preflight probe could not run (its table or column does not exist yet)";
         InvalidBackfill: "invalid-backfill", Warning,
             "a `**Backfill:**` line or `backfill` override that is not one SQL expression for a column of the table; the column gets no backfill";
+        PossibleRename: "possible-rename", Warning,
+            "a migration drops a column (or table) and adds one like it: a rename the documents do not mark";
     }
 }
 

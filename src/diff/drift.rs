@@ -337,11 +337,13 @@ impl<'a> Grouping<'a> {
             // between a live database and the documents.
             Change::AddConstraintNotValid { .. }
             | Change::ValidateConstraint { .. }
-            | Change::RenameConstraint { .. }
             | Change::AddUniqueUsingIndex { .. }
             | Change::CreateIndexConcurrently { .. }
             | Change::DropIndexConcurrently { .. }
             | Change::Backfill { .. } => None,
+            Change::RenameTable { .. } | Change::RenameColumn { .. } => self.rename_item(change),
+            // They only follow a table or column rename, whose item says it.
+            Change::RenameConstraint { .. } | Change::RenameIndex { .. } => None,
         };
         if let Some(item) = item {
             self.push(item);
@@ -544,6 +546,47 @@ impl<'a> Grouping<'a> {
             live: live_default,
             source: documented.map(|c| c.source.clone()),
         })
+    }
+
+    /// A table or column the database still has under the name the
+    /// documents say it was renamed from: missing under its new name, and
+    /// the live value is the old one.
+    fn rename_item(&self, change: &Change) -> Option<DriftItem> {
+        let item = match change {
+            Change::RenameTable { from, to } => DriftItem {
+                kind: DriftKind::MissingTable,
+                object: ObjectRef::table(to),
+                documented: Some(format!("renamed from {from}")),
+                live: self
+                    .live_table(from)
+                    .map(|t| format!("{from} ({} columns)", t.columns.len())),
+                source: self.documented_table(to).map(|t| t.source.clone()),
+            },
+            Change::RenameColumn { table, from, to } => {
+                // Later renames of the same change list see the table under
+                // its new name; the live table may still have the old one.
+                let live_table = self.live_table(table).or_else(|| {
+                    self.documented_table(table)
+                        .and_then(|t| t.renamed_from.as_deref())
+                        .and_then(|old| self.live_table(old))
+                });
+                let documented = self.documented_column(table, to);
+                DriftItem {
+                    kind: DriftKind::MissingColumn,
+                    object: ObjectRef::column(table, to),
+                    documented: Some(match documented {
+                        Some(c) => format!("{}, renamed from {from}", column_summary(c)),
+                        None => format!("renamed from {from}"),
+                    }),
+                    live: live_table
+                        .and_then(|t| t.column(from))
+                        .map(|c| format!("{from} {}", column_summary(c))),
+                    source: documented.map(|c| c.source.clone()),
+                }
+            }
+            _ => return None,
+        };
+        Some(item)
     }
 
     /// Functions, triggers and extensions.

@@ -195,6 +195,10 @@ impl Step {
 
 /// Every change of `old → new` with its hazards, in order.
 pub fn classify(changes: Vec<Change>, old: &Schema, new: &Schema) -> Vec<Step> {
+    // After a rename, later steps name the table and its columns by their
+    // new names: they are classified against the old schema so renamed.
+    let renamed = super::rename::renamed_by(old, &changes);
+    let old = renamed.as_ref().unwrap_or(old);
     changes
         .into_iter()
         .map(|change| classify_one(change, old, new))
@@ -288,6 +292,15 @@ fn classify_one(change: Change, old: &Schema, new: &Schema) -> Step {
             step.source = column_source(table, column);
         }
         Change::CreateTable { table } => step.source = Some(table.source.clone()),
+        // A rename is a catalog update under a brief ACCESS EXCLUSIVE
+        // lock, like a dropped default: it loses nothing and rewrites
+        // nothing, so it has no hazard.
+        Change::RenameColumn { table, to, .. } => step.source = column_source(table, to),
+        Change::RenameTable { to: table, .. }
+        | Change::RenameConstraint { table, .. }
+        | Change::RenameIndex { table, .. } => {
+            step.source = new.tables.get(table).map(|t| t.source.clone());
+        }
         _ => {}
     }
     step

@@ -10,6 +10,7 @@ pub mod hazard;
 pub mod live;
 pub mod online;
 pub mod order;
+pub mod rename;
 pub mod report;
 
 use crate::model::{
@@ -290,11 +291,6 @@ pub enum Change {
         table: String,
         name: String,
     },
-    RenameConstraint {
-        table: String,
-        from: String,
-        to: String,
-    },
     /// A UNIQUE constraint over the unique index of the same name, built
     /// beforehand without blocking writes.
     AddUniqueUsingIndex {
@@ -355,6 +351,31 @@ pub enum Change {
         table: String,
         name: String,
     },
+    /// A column the documents mark `(renamed from `from`)`: its values stay.
+    RenameColumn {
+        table: String,
+        from: String,
+        to: String,
+    },
+    /// A table the documents mark `**Renamed from:** `from``: its rows stay,
+    /// and foreign keys that point at it follow.
+    RenameTable {
+        from: String,
+        to: String,
+    },
+    /// A constraint whose name the documents derive from a renamed table or
+    /// column (`widgets_notes_key`): PostgreSQL keeps the old name.
+    RenameConstraint {
+        table: String,
+        from: String,
+        to: String,
+    },
+    /// The same, for an index.
+    RenameIndex {
+        table: String,
+        from: String,
+        to: String,
+    },
 }
 
 impl Change {
@@ -412,9 +433,6 @@ impl Change {
             Change::ValidateConstraint { table, name } => {
                 format!("validate constraint {name} on {table}")
             }
-            Change::RenameConstraint { table, from, to } => {
-                format!("rename constraint {from} on {table} to {to}")
-            }
             Change::AddUniqueUsingIndex { table, name } => {
                 format!("add constraint {name} on {table} using its index")
             }
@@ -443,7 +461,27 @@ impl Change {
                 format!("create policy {} on {table}", policy.name)
             }
             Change::DropPolicy { table, name } => format!("drop policy {name} on {table}"),
+            Change::RenameColumn { table, from, to } => {
+                format!("rename column {table}.{from} to {to}")
+            }
+            Change::RenameTable { from, to } => format!("rename table {from} to {to}"),
+            Change::RenameConstraint { table, from, to } => {
+                format!("rename constraint {from} on {table} to {to}")
+            }
+            Change::RenameIndex { from, to, .. } => format!("rename index {from} to {to}"),
         }
+    }
+
+    /// A rename of a table, column, constraint or index: a catalog update
+    /// that keeps every row and value.
+    pub fn is_rename(&self) -> bool {
+        matches!(
+            self,
+            Change::RenameColumn { .. }
+                | Change::RenameTable { .. }
+                | Change::RenameConstraint { .. }
+                | Change::RenameIndex { .. }
+        )
     }
 }
 
@@ -472,6 +510,13 @@ pub fn diff(old: &Schema, new: &Schema) -> Vec<Change> {
 
 /// The changes that turn `old` into `new`, compared as `options` say.
 pub fn diff_with(old: &Schema, new: &Schema, options: &DiffOptions) -> Vec<Change> {
+    // Renames the documents mark go first, and the rest is compared with
+    // them done: what follows the renamed name finds nothing to change.
+    let (renames, renamed_old) = match rename::renamed(old, new, options) {
+        Some((changes, schema)) => (changes, Some(schema)),
+        None => (Vec::new(), None),
+    };
+    let old = renamed_old.as_ref().unwrap_or(old);
     let tables = TablePairs::new(old, new);
     let (old_functions, new_functions) = (options.functions(old), options.functions(new));
     let mut out = Vec::new();
@@ -485,6 +530,7 @@ pub fn diff_with(old: &Schema, new: &Schema, options: &DiffOptions) -> Vec<Chang
             });
         }
     }
+    out.extend(renames);
 
     // Remove what goes away or changes on tables that stay, foreign keys
     // first so that nothing still depends on what follows.

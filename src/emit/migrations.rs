@@ -124,6 +124,8 @@ pub enum Plan {
         /// The plan's added columns and tables: a drop beside an add may
         /// be a rename, and the message says so.
         adds: Vec<Change>,
+        /// `possible-rename` warnings: drops whose add is just like them.
+        possible_renames: Vec<Diagnostic>,
     },
     /// Migration files were changed after they were generated: nothing
     /// can be planned on top of them.
@@ -190,9 +192,14 @@ impl Plan {
     pub fn blockers(&self, paths: &PlanPaths) -> Vec<Diagnostic> {
         match self {
             Plan::UpToDate | Plan::Write { .. } => Vec::new(),
-            Plan::Refused { refused, adds } => refused
+            Plan::Refused {
+                refused,
+                adds,
+                possible_renames,
+            } => refused
                 .iter()
                 .map(|step| refusal(step, adds, paths))
+                .chain(possible_renames.iter().cloned())
                 .collect(),
             Plan::Edited(edited) => edited
                 .iter()
@@ -268,8 +275,8 @@ fn refusal(step: &Step, adds: &[Change], paths: &PlanPaths) -> Diagnostic {
         .to_owned();
     if let Some(rename) = looks_like_rename(&step.change, adds) {
         help = format!(
-            "{rename} reads as a drop and an add, which loses the values; restore the old name \
-             in the documents, or {help}"
+            "{rename} reads as a drop and an add, which loses the values; to keep them, {}, or {help}",
+            rename.marker_help()
         );
     }
     Diagnostic::error(
@@ -285,28 +292,154 @@ fn refusal(step: &Step, adds: &[Change], paths: &PlanPaths) -> Diagnostic {
 }
 
 /// A drop that comes with an add of the same kind in the same plan: most
-/// likely a rename, which the documents cannot say.
-fn looks_like_rename(change: &Change, adds: &[Change]) -> Option<String> {
+/// likely a rename the documents did not mark.
+struct LikelyRename<'a> {
+    /// The table of a column rename; `None` for a table rename.
+    table: Option<&'a str>,
+    from: &'a str,
+    to: &'a str,
+}
+
+impl LikelyRename<'_> {
+    /// The marker that makes the diff rename, spelled exactly as the
+    /// documents would write it.
+    fn marker_help(&self) -> String {
+        match self.table {
+            Some(_) => format!(
+                "mark it in the documents: `(renamed from `{}`)` in the description of `{}`",
+                self.from, self.to
+            ),
+            None => format!(
+                "mark it in the documents: `**Renamed from:** `{}`` in the section of `{}`",
+                self.from, self.to
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for LikelyRename<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.table {
+            Some(table) => write!(
+                f,
+                "if {table}.{} was renamed to {}, the rename",
+                self.from, self.to
+            ),
+            None => write!(f, "if {} was renamed to {}, the rename", self.from, self.to),
+        }
+    }
+}
+
+fn looks_like_rename<'a>(change: &'a Change, adds: &'a [Change]) -> Option<LikelyRename<'a>> {
     match change {
         Change::DropColumn { table, column } => adds.iter().find_map(|add| match add {
             Change::AddColumn {
                 table: t,
                 column: c,
-            } if t == table => Some(format!(
-                "if {table}.{column} was renamed to {}, the rename",
-                c.name
-            )),
+            } if t == table => Some(LikelyRename {
+                table: Some(table),
+                from: column,
+                to: &c.name,
+            }),
             _ => None,
         }),
         Change::DropTable { table } => adds.iter().find_map(|add| match add {
-            Change::CreateTable { table: created } => Some(format!(
-                "if {table} was renamed to {}, the rename",
-                created.name
-            )),
+            Change::CreateTable { table: created } => Some(LikelyRename {
+                table: None,
+                from: table,
+                to: &created.name,
+            }),
             _ => None,
         }),
         _ => None,
     }
+}
+
+/// `possible-rename`: a dropped column and an added one of one table with
+/// the same type and description, or a dropped table and a created one
+/// with the same columns. Said at the added one's line, where the marker
+/// goes.
+fn possible_renames(steps: &[Step], base: &Schema, current: &Schema) -> Vec<Diagnostic> {
+    let adds: Vec<&Change> = steps.iter().map(|s| &s.change).collect();
+    let shape = |t: &crate::model::Table| -> Vec<(String, String)> {
+        t.columns
+            .iter()
+            .map(|c| (c.name.clone(), c.ty.to_string()))
+            .collect()
+    };
+    let mut out = Vec::new();
+    for step in steps {
+        let found = match &step.change {
+            Change::DropColumn { table, column } => {
+                let Some(old) = base.tables.get(table).and_then(|t| t.column(column)) else {
+                    continue;
+                };
+                adds.iter().find_map(|add| match add {
+                    Change::AddColumn {
+                        table: t,
+                        column: c,
+                    } if t == table && c.ty == old.ty && c.description == old.description => {
+                        let rename = LikelyRename {
+                            table: Some(table),
+                            from: column,
+                            to: &c.name,
+                        };
+                        let like = format!("the same type ({}) and description", c.ty);
+                        Some((rename, c.source.clone(), like))
+                    }
+                    _ => None,
+                })
+            }
+            Change::DropTable { table } => {
+                let Some(old) = base.tables.get(table) else {
+                    continue;
+                };
+                adds.iter().find_map(|add| match add {
+                    Change::CreateTable { table: created }
+                        if !old.columns.is_empty()
+                            && current
+                                .tables
+                                .get(&created.name)
+                                .is_some_and(|t| shape(t) == shape(old)) =>
+                    {
+                        let rename = LikelyRename {
+                            table: None,
+                            from: table,
+                            to: &created.name,
+                        };
+                        Some((
+                            rename,
+                            created.source.clone(),
+                            "the same columns".to_owned(),
+                        ))
+                    }
+                    _ => None,
+                })
+            }
+            _ => None,
+        };
+        if let Some((rename, source, like)) = found {
+            let what = match rename.table {
+                Some(table) => format!("column {table}.{}", rename.from),
+                None => format!("table {}", rename.from),
+            };
+            out.push(
+                Diagnostic::warning(
+                    Code::PossibleRename,
+                    source.span(),
+                    format!(
+                        "the migration drops {what} and adds `{}` with {like}: is it a rename?",
+                        rename.to
+                    ),
+                )
+                .with_help(format!(
+                    "if it is, {}, so that the migration renames it and keeps the values",
+                    rename.marker_help()
+                )),
+            );
+        }
+    }
+    out
 }
 
 /// How the output directory's files are named in messages: relative to
@@ -636,7 +769,12 @@ pub fn plan(
                     })
                     .map(|s| s.change.clone())
                     .collect();
-                return Ok(Plan::Refused { refused, adds });
+                let possible_renames = possible_renames(&steps, base, current);
+                return Ok(Plan::Refused {
+                    refused,
+                    adds,
+                    possible_renames,
+                });
             }
             return later_migration(context, existing, request, base, &version, steps);
         }

@@ -11,7 +11,7 @@ use crate::model::inflect::singular;
 use crate::model::overrides::Overrides;
 use crate::model::{
     Documentation, FkOrigin, ForeignKey, JsonShape, Mention, MentionKind, PgType, Schema, Table,
-    TableRef,
+    TableRef, validate_identifier,
 };
 use std::collections::BTreeSet;
 
@@ -205,6 +205,9 @@ fn absorb_notes(into: &mut Table, from: Table) {
     into.rls_rules.extend(from.rls_rules);
     if into.module.is_none() {
         into.module = from.module;
+    }
+    if into.renamed_from.is_none() {
+        into.renamed_from = from.renamed_from;
     }
     let meta = &mut into.meta;
     let other = from.meta;
@@ -433,6 +436,16 @@ fn apply_overrides(
             ));
             continue;
         };
+        if let Some(old) = &table_override.renamed_from {
+            match validate_identifier(old) {
+                Ok(()) => table.renamed_from = Some(old.clone()),
+                Err(reason) => diagnostics.push(Diagnostic::error(
+                    Code::InvalidIdentifier,
+                    config_span(options, table_name),
+                    format!("`renamed_from` of `{table_name}`: {reason}"),
+                )),
+            }
+        }
         for (column_name, column_override) in &table_override.columns {
             let span = config_span(options, column_name);
             let Some(column) = table.column_mut(column_name) else {
@@ -473,6 +486,16 @@ fn apply_overrides(
                         )
                         .with_help("write one expression over the table's columns, such as `'active'` or `coalesce(name, '')`; the column keeps the documents' backfill"),
                     ),
+                }
+            }
+            if let Some(old) = &column_override.renamed_from {
+                match validate_identifier(old) {
+                    Ok(()) => column.renamed_from = Some(old.clone()),
+                    Err(reason) => diagnostics.push(Diagnostic::error(
+                        Code::InvalidIdentifier,
+                        span.clone(),
+                        format!("`renamed_from` of `{table_name}.{column_name}`: {reason}"),
+                    )),
                 }
             }
             if let Some(target) = &column_override.references {

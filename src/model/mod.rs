@@ -190,6 +190,12 @@ pub struct Table {
     /// sources document it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub definitions: Vec<Source>,
+    /// The name the table had before (`**Renamed from:** `old``): the diff
+    /// renames a table of that name instead of dropping it and creating
+    /// this one. Kept in the snapshot, where it says nothing once the old
+    /// name is gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
     pub source: Source,
 }
 
@@ -217,6 +223,7 @@ impl Table {
             rls_enabled: false,
             triggers: Vec::new(),
             definitions: Vec::new(),
+            renamed_from: None,
             source,
         }
     }
@@ -322,6 +329,11 @@ pub struct Column {
     /// The inferred shape of a jsonb column, from documented JSON examples.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub json_shape: Option<JsonShape>,
+    /// The name the column had before (`(renamed from `old`)` in its
+    /// description): the diff renames a column of that name instead of
+    /// dropping it and adding this one, so its values stay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
     pub source: Source,
 }
 
@@ -356,6 +368,7 @@ impl Column {
             enum_name: None,
             json_shape: None,
             backfill: None,
+            renamed_from: None,
             source,
         }
     }

@@ -2,6 +2,10 @@
 //! configuration's `overrides:` section: tables to leave out, and column
 //! types, nullability, FK targets, defaults and backfills to correct. Applied while lowering, so
 //! that every output sees the corrected model.
+//! configuration's `overrides:` section: tables to leave out, column
+//! types, nullability and FK targets to correct, and the old names of
+//! renamed tables and columns. Applied while lowering, so that every output
+//! sees the corrected model.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -22,6 +26,9 @@ pub struct Overrides {
 pub struct TableOverride {
     #[serde(default)]
     pub columns: BTreeMap<String, ColumnOverride>,
+    /// The table's old name, as `**Renamed from:**` in its section.
+    #[serde(default)]
+    pub renamed_from: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -43,4 +50,7 @@ pub struct ColumnOverride {
     /// replaces.
     #[serde(default)]
     pub backfill: Option<String>,
+    /// The column's old name, as `(renamed from `old`)` in its description.
+    #[serde(default)]
+    pub renamed_from: Option<String>,
 }

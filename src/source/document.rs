@@ -300,6 +300,10 @@ impl<'a> Walker<'a> {
                 self.backfill_note(value, *line);
                 continue;
             }
+            if label.eq_ignore_ascii_case("Renamed from") {
+                self.table_renamed_from(value, *line);
+                continue;
+            }
             let value = value.to_owned();
             if let Some(table) = self.section_table() {
                 let meta = &mut table.meta;
@@ -371,6 +375,24 @@ impl<'a> Walker<'a> {
                 )
                 .with_help("name a column of the section's column table"),
             );
+        }
+    }
+
+    /// `**Renamed from:** `old_name`` in a table section: the table's old
+    /// name, which the diff renames instead of dropping it.
+    fn table_renamed_from(&mut self, value: &str, line: u32) {
+        let old = strip_ticks(value).to_ascii_lowercase();
+        if let Err(reason) = validate_identifier(&old) {
+            self.diagnostic(
+                Diagnostic::error(Code::InvalidIdentifier, self.file.span_line(line), reason)
+                    .with_help("the rename is ignored: write `**Renamed from:** `old_name`` with the table's old name"),
+            );
+            return;
+        }
+        if let Some(table) = self.section_table()
+            && table.name != old
+        {
+            table.renamed_from = Some(old);
         }
     }
 

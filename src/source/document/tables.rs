@@ -122,7 +122,8 @@ impl Walker<'_> {
                     .with_help("use a PostgreSQL type name such as uuid, varchar, decimal, text[]"),
                 );
             }
-            let description = cell(description_index);
+            let (description, renamed) =
+                renamed_cell(cell(description_index), &name, &source, &mut diagnostics);
             let is_primary_key = description
                 .as_deref()
                 .is_some_and(|d| d.to_ascii_lowercase().starts_with("primary key"));
@@ -155,7 +156,7 @@ impl Walker<'_> {
                 }
                 column.documented_values = inline_enum(description);
             }
-            column.description = description;
+            (column.description, column.renamed_from) = (description, renamed);
             column.used_by = cell(used_by_index);
             match default_expression(&cell(default_index).unwrap_or_default()) {
                 Ok(default) => column.default = default,
@@ -278,4 +279,30 @@ impl Walker<'_> {
             self.fragment.schema.glossary.entry(field).or_insert(entry);
         }
     }
+}
+
+/// A description cell without its `(renamed from `old`)` marker, and the
+/// old name when it is an identifier (an error at the row when not) other
+/// than the column's own.
+fn renamed_cell(
+    description: Option<String>,
+    name: &str,
+    source: &Source,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> (Option<String>, Option<String>) {
+    let Some((old, rest)) = description.as_deref().and_then(renamed_from_marker) else {
+        return (description, None);
+    };
+    let renamed_from = match validate_identifier(&old) {
+        Ok(()) => (old != name).then_some(old),
+        Err(reason) => {
+            diagnostics.push(
+                Diagnostic::error(Code::InvalidIdentifier, source.span(), reason).with_help(
+                    "the rename is ignored: write `(renamed from `old_name`)` with the column's old name",
+                ),
+            );
+            None
+        }
+    };
+    ((!rest.is_empty()).then_some(rest), renamed_from)
 }

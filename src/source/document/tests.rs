@@ -56,4 +56,13 @@ fn headings_and_notes() {
         group_count("Core System Tables (5)"),
         Some(("Core System Tables".to_owned(), 5, false))
     );
+    assert_eq!(
+        renamed_from_marker("Free text (renamed from `notes`)"),
+        Some(("notes".to_owned(), "Free text".to_owned()))
+    );
+    assert_eq!(
+        renamed_from_marker("(Renamed from legacy_id) FK to profiles"),
+        Some(("legacy_id".to_owned(), "FK to profiles".to_owned()))
+    );
+    assert_eq!(renamed_from_marker("Free text (notes)"), None);
 }

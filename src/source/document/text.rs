@@ -117,6 +117,29 @@ pub(super) fn fk_target(description: &str) -> Option<String> {
     (valid && !target.is_empty()).then_some(target)
 }
 
+/// "Free text (renamed from `notes`)" → (`notes`, "Free text"): the
+/// marker names the column's old name, and is an instruction to the diff
+/// rather than documentation, so it is cut out of the description (which
+/// becomes the column's comment). The name is returned as written, for the
+/// caller to validate.
+pub(super) fn renamed_from_marker(description: &str) -> Option<(String, String)> {
+    const MARKER: &str = "(renamed from";
+    let lower = description.to_ascii_lowercase();
+    let start = lower.find(MARKER)?;
+    let close = start + lower[start..].find(')')?;
+    let name = description[start + MARKER.len()..close]
+        .trim()
+        .trim_matches('`')
+        .trim()
+        .to_owned();
+    let rest = format!(
+        "{} {}",
+        description[..start].trim_end(),
+        description[close + 1..].trim_start()
+    );
+    Some((name, rest.trim().to_owned()))
+}
+
 /// `active/pending/sold` or `Source (chat/doc/web)` → the values.
 pub(super) fn inline_enum(description: &str) -> Vec<String> {
     let candidate = match (description.find('('), description.rfind(')')) {
