@@ -279,7 +279,7 @@ fn migrations_command(config: &Config, args: &MigrationsArgs) -> anyhow::Result<
                 paths.directory,
                 written.written,
                 written.unchanged,
-                parts_note(later_parts),
+                migrations::later_parts_note(later_parts),
             );
             report_hazards(hazardous);
         }
@@ -304,19 +304,6 @@ fn report_hazards(hazardous: &[crate::diff::hazard::Step]) {
         eprintln!(
             "note: `gen apply` counts the rows these steps would fail on or lose before it runs anything (`gen apply --dry-run` to see)"
         );
-    }
-}
-
-/// The later parts of a migration of several files, for the line that
-/// says what was written.
-pub(crate) fn parts_note(later_parts: &[String]) -> String {
-    if later_parts.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "; it goes on in {}, run after it in that order, so that the tables keep taking reads and writes",
-            later_parts.join(", ")
-        )
     }
 }
 

@@ -189,3 +189,71 @@ async fn a_backfill_postgresql_refuses_is_not_measured() {
         step.not_measured[0]
     );
 }
+
+/// The migration of a backfilled NOT NULL column, applied to rows as a
+/// migration tool runs it, part by part: the column is added nullable, the
+/// backfill fills it in a part of its own, and it ends NOT NULL with every
+/// row holding exactly the expression's value, and no helper CHECK left.
+#[tokio::test]
+async fn a_backfilled_not_null_column_holds_the_expected_values() {
+    let initial = plan(BEFORE, &Existing::default(), "20260101000000");
+    let db = fresh_db().await;
+    db.run(contents(&initial, ".up.sql")).await;
+    db.run(
+        "INSERT INTO public.customers (id, nickname, email)
+         SELECT i, CASE WHEN i % 2 = 0 THEN NULL ELSE 'nick' || i END, 'c' || i || '@example.com'
+         FROM generate_series(1, 1000) AS i",
+    )
+    .await;
+    let edit = plan(&after(), &existing_after(&initial), "20260102000000");
+    let mut parts: Vec<(String, String)> = edit
+        .iter()
+        .map(|f| (f.path.to_string_lossy().into_owned(), f.contents.clone()))
+        .filter(|(name, _)| name.ends_with(".sql"))
+        .collect();
+    parts.sort();
+    let ups: Vec<&str> = parts
+        .iter()
+        .filter(|(n, _)| n.ends_with(".up.sql"))
+        .map(|(n, _)| n.as_str())
+        .collect();
+    assert_eq!(
+        ups,
+        [
+            "migrations/20260102000000_shop.up.sql",
+            "migrations/20260102000001_shop_backfill.up.sql",
+            "migrations/20260102000002_shop_validate.up.sql",
+        ]
+    );
+    let backfill = &parts
+        .iter()
+        .find(|(n, _)| n.ends_with("_backfill.up.sql"))
+        .unwrap()
+        .1;
+    assert!(
+        backfill
+            .contains("UPDATE public.customers SET display_name = (coalesce(customers.nickname, email)) WHERE display_name IS NULL;"),
+        "{backfill}"
+    );
+    db.run_ups(&parts).await;
+    let (wrong, nulls): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE display_name IS DISTINCT FROM coalesce(nickname, email)),
+                count(*) FILTER (WHERE display_name IS NULL)
+         FROM public.customers",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!((wrong, nulls), (0, 0));
+    let (not_null, helpers): (bool, i64) = sqlx::query_as(
+        "SELECT a.attnotnull,
+                (SELECT count(*) FROM pg_constraint WHERE conrelid = a.attrelid AND contype = 'c')
+         FROM pg_attribute a
+         WHERE a.attrelid = 'public.customers'::regclass AND a.attname = 'display_name'",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert!(not_null, "display_name is NOT NULL");
+    assert_eq!(helpers, 0, "the helper CHECK is dropped");
+}

@@ -856,6 +856,11 @@ async fn a_failed_migration_is_withdrawn_fixed_and_applied() {
     assert_eq!(generated.status.code(), Some(0), "{}", text(&generated));
     let up = up_migration(&copy.project);
     assert!(up.contains("SET LOCAL lock_timeout = '1s';"), "{up}");
+    assert_eq!(
+        up_parts(&copy.project.join("generated/migrations")).len(),
+        2,
+        "SET NOT NULL through a validated CHECK: {up}"
+    );
     assert!(
         up.contains("SET LOCAL statement_timeout = '15min';"),
         "{up}"
@@ -918,6 +923,22 @@ async fn a_failed_migration_is_withdrawn_fixed_and_applied() {
     assert_eq!(withdrawn.status.code(), Some(0), "{}", text(&withdrawn));
     let migrations = copy.project.join("generated/migrations");
     assert!(!migrations.join(&up_name).exists());
+    // SET NOT NULL became a group (the NOT VALID check, then its
+    // validation in a part of its own): the whole group is withdrawn.
+    assert!(
+        notes.contains("lock timeout"),
+        "the first part failed: {notes}"
+    );
+    assert!(
+        up_parts(&migrations).is_empty(),
+        "every part is withdrawn: {:?}",
+        up_parts(&migrations)
+    );
+    assert!(
+        stderr(&withdrawn).contains("20260102000001_schema_validate.up.sql"),
+        "{}",
+        text(&withdrawn)
+    );
     let snapshot =
         std::fs::read_to_string(copy.project.join("generated/schema.snapshot.yaml")).unwrap();
     let initial =

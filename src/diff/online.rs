@@ -496,8 +496,11 @@ CREATE INDEX stores_rating_idx ON stores(rating);";
 
     use PhaseKind::{Concurrent, Finish, Main};
 
+    /// A phase as its kind and the kinds of its changes.
+    type Shape = &'static [(PhaseKind, &'static [&'static str])];
+
     /// (what, replaced in BASE, by, the phases it becomes).
-    const EDITS: &[(&str, &str, &str, &[(PhaseKind, &[&str])])] = &[
+    const EDITS: &[(&str, &str, &str, Shape)] = &[
         (
             "an index on an existing table is built concurrently",
             "CREATE INDEX stores_rating_idx ON stores(rating);",

@@ -163,6 +163,19 @@ pub enum EditReason {
     UnreadableChecksumLine(String),
 }
 
+/// The later parts of a migration of several files, for the line that
+/// says what was written (empty for one file).
+pub fn later_parts_note(later_parts: &[String]) -> String {
+    if later_parts.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; it goes on in {}, run after it in that order, so that the tables keep taking reads and writes",
+            later_parts.join(", ")
+        )
+    }
+}
+
 /// What a plan means, for exit codes: every command that plans maps the
 /// same status the same way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -776,7 +789,11 @@ pub fn plan(
                     possible_renames,
                 });
             }
-            return later_migration(context, existing, request, base, &version, steps);
+            let request = MigrationRequest {
+                version: &version,
+                ..request.clone()
+            };
+            return later_migration(context, existing, &request, base, steps);
         }
     };
     let up_text = with_timeouts(up_text, &timeouts(context, true)?);
@@ -796,7 +813,16 @@ pub fn plan(
         OutputFile::new(format!("{DIRECTORY}/{up_name}"), up_text),
         OutputFile::new(format!("{DIRECTORY}/{stem}.down.sql"), down_text),
     ];
-    written_plan(existing, current, files, summary, up_name, steps)
+    written_plan(
+        existing,
+        current,
+        Written {
+            files,
+            summary,
+            up_name,
+            steps,
+        },
+    )
 }
 
 /// A later migration: the classified steps in their online phases
@@ -811,12 +837,18 @@ fn later_migration(
     existing: &Existing,
     request: &MigrationRequest<'_>,
     base: &Realized,
-    version: &str,
     steps: Vec<Step>,
 ) -> Result<Plan, MigrationError> {
     let current = context.realized();
+    // The preflight counts for the steps as the documents asked for them,
+    // in their words: it runs before any part does.
+    let preflight = preflight_file(
+        &format!("{}_{}.up.sql", request.version, request.name),
+        &steps,
+        base,
+    );
     let phases = online::phases(steps, base, current);
-    let first_version: u64 = version.parse().unwrap_or(0);
+    let first_version: u64 = request.version.parse().unwrap_or(0);
     let stems: Vec<String> = phases
         .iter()
         .enumerate()
@@ -867,7 +899,7 @@ fn later_migration(
     let steps: Vec<Step> = phases.into_iter().flat_map(|p| p.steps).collect();
     let summary = ChangeSummary::of(steps.iter().map(|s| s.change.clone()).collect());
     let up_name = format!("{first}.up.sql");
-    if let Some(preflight) = preflight_file(&up_name, &steps, base) {
+    if let Some(preflight) = preflight {
         let mut text = serde_json::to_string_pretty(&preflight)
             .map_err(|e| MigrationError::Snapshot(e.to_string()))?;
         text.push('\n');
@@ -876,7 +908,24 @@ fn later_migration(
             text,
         ));
     }
-    written_plan(existing, current, files, summary, up_name, steps)
+    written_plan(
+        existing,
+        current,
+        Written {
+            files,
+            summary,
+            up_name,
+            steps,
+        },
+    )
+}
+
+/// A planned migration's files and what `Plan::Write` says about it.
+struct Written {
+    files: Vec<OutputFile>,
+    summary: ChangeSummary,
+    up_name: String,
+    steps: Vec<Step>,
 }
 
 /// The migration's files with the checksums of every migration, the new
@@ -884,11 +933,14 @@ fn later_migration(
 fn written_plan(
     existing: &Existing,
     current: &Schema,
-    mut files: Vec<OutputFile>,
-    summary: ChangeSummary,
-    up_name: String,
-    steps: Vec<Step>,
+    written: Written,
 ) -> Result<Plan, MigrationError> {
+    let Written {
+        mut files,
+        summary,
+        up_name,
+        steps,
+    } = written;
     let mut all = existing.migrations.clone();
     for file in &files {
         let name = file.path.to_string_lossy();

@@ -175,7 +175,7 @@ fn all_on(config: &Config, args: &AllArgs, timeline: &Timeline) -> anyhow::Resul
             eprintln!(
                 "migrations: wrote {up_name} ({} change(s)){}",
                 summary.count,
-                super::parts_note(later_parts),
+                crate::emit::migrations::later_parts_note(later_parts),
             );
             super::report_hazards(hazardous);
         }

@@ -546,14 +546,28 @@ impl TestDb {
     /// time (PostgreSQL refuses a concurrent index build in a script of
     /// several statements). Panics like [`run`](Self::run).
     pub async fn run_migration(&self, sql: &str) {
+        if let Err(e) = self.try_run_migration(sql).await {
+            panic!(
+                "migration failed in database {}: {e}\n--- migration ---\n{sql}",
+                self.name
+            );
+        }
+    }
+
+    /// [`run_migration`](Self::run_migration), returning the error (with
+    /// the failing statement) instead of panicking.
+    pub async fn try_run_migration(&self, sql: &str) -> Result<(), String> {
         if !sql.starts_with("-- no-transaction") {
-            return self.run(sql).await;
+            return self.execute(sql).await.map_err(|e| describe_error(&e));
         }
         let statements = schemagen::source::sql::split_statements(sql)
-            .unwrap_or_else(|e| panic!("cannot split the migration: {e:?}\n{sql}"));
+            .map_err(|e| format!("cannot split the migration: {e:?}"))?;
         for statement in statements {
-            self.run(statement.text).await;
+            self.execute(statement.text)
+                .await
+                .map_err(|e| format!("{}\n  in: {}", describe_error(&e), statement.text))?;
         }
+        Ok(())
     }
 
     /// Runs the up files of a migration in order: one file, or every part
