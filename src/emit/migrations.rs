@@ -973,14 +973,29 @@ fn written_plan(
     })
 }
 
+/// What to do after a migration failed in `gen apply`: withdraw it and fix
+/// the documents; but a later part of a group (`sql` is its text) follows
+/// parts that are applied, so it is fixed forward: every part can run
+/// again.
+pub fn recovery_help(sql: &str) -> String {
+    match group_first(sql) {
+        Some(first) => format!(
+            "this is a later part of {first}, whose earlier parts are applied: fix the cause (the rows, or the lock holder) and run `gen apply` again; every part can run again (a failed concurrent build's INVALID index is dropped first)"
+        ),
+        None => "fix the rows, or withdraw the migration (`gen migrations --withdraw --database-url URL`), fix the documents, then `gen migrations` and `gen apply`; see README.md, \"Recovering from a failed migration\"".to_owned(),
+    }
+}
+
 /// The first migration of the group a later part belongs to, from its
 /// title (`(up: part 2 of 3 of <first stem>)`).
 fn group_first(text: &str) -> Option<&str> {
     let title = text
         .lines()
         .find(|l| l.starts_with("-- ") && !l.starts_with("-- no-transaction"))?;
+    // `K of N of <first>)`: the first part says only `K of N)`.
     let part = title.split_once("(up: part ")?.1;
-    let (_, first) = part.rsplit_once(" of ")?;
+    let mut pieces = part.splitn(3, " of ");
+    let (_, _, first) = (pieces.next()?, pieces.next()?, pieces.next()?);
     first.strip_suffix(')')
 }
 
@@ -1170,6 +1185,17 @@ mod tests {
         std::fs::write(dir.path().join("migration.sql.tera"), "{{ title }}").unwrap();
         let overridden = Templates::load(Some(dir.path())).unwrap();
         assert_eq!(retitle("-- a\nrest", "a", "b", &overridden), None);
+    }
+
+    #[test]
+    fn a_later_part_names_its_group_and_is_fixed_forward() {
+        let later = "-- no-transaction\n-- 20260102000001_schema_concurrently (up: part 2 of 3 of 20260102000000_schema)\n";
+        assert_eq!(group_first(later), Some("20260102000000_schema"));
+        assert!(recovery_help(later).contains("run `gen apply` again"));
+        let first = "-- 20260102000000_schema (up: part 1 of 3)\nSET LOCAL lock_timeout = '5s';\n";
+        assert_eq!(group_first(first), None);
+        assert!(recovery_help(first).contains("--withdraw"));
+        assert_eq!(group_first("-- 20260102000000_schema (up)\n"), None);
     }
 
     #[test]

@@ -197,9 +197,7 @@ fn after_preflight(
             for line in failure.lines() {
                 eprintln!("  {line}");
             }
-            eprintln!(
-                "help: fix the rows, or withdraw the migration (`gen migrations --withdraw --database-url URL`), fix the documents, then `gen migrations` and `gen apply`; see README.md, \"Recovering from a failed migration\""
-            );
+            eprintln!("help: {}", migrations::recovery_help(&migration.sql));
             Outcome::Findings
         }
     })
