@@ -153,8 +153,14 @@ async fn full_ddl_and_initial_migration_apply_with_the_prelude() {
 async fn initial_migration_applies_on_a_supabase_like_database_through_gen_apply() {
     let dir = tempfile::tempdir().unwrap();
     let db = fresh_db().await;
-    // Supabase already has auth, the roles and `extensions`.
+    // Supabase already has auth, the roles and `extensions`, and grants
+    // every new table in `public` to the API's roles.
     db.run(&prelude()).await;
+    db.run(
+        "GRANT USAGE ON SCHEMA public TO anon, authenticated;
+         ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO anon, authenticated;",
+    )
+    .await;
     let status = std::process::Command::new(env!("CARGO_BIN_EXE_gen"))
         .current_dir(support::root())
         .args([
@@ -186,6 +192,45 @@ async fn initial_migration_applies_on_a_supabase_like_database_through_gen_apply
     let catalog = db.catalog().await;
     assert_eq!(catalog.tables().len(), 45, "44 tables and _sqlx_migrations");
     assert!(catalog.facts.contains("extension | vector"));
+    the_history_is_private(&db).await;
+}
+
+/// As `anon` and `authenticated`, every kind of access to the migration
+/// history is refused, though the database grants new tables in `public`
+/// to them (a documented table proves the grant is there).
+async fn the_history_is_private(db: &TestDb) {
+    let granted: bool =
+        sqlx::query_scalar("SELECT has_table_privilege('anon', 'public.customers', 'SELECT')")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+    assert!(granted, "the Supabase-like default privileges are in place");
+    for role in ["anon", "authenticated"] {
+        for statement in [
+            "SELECT * FROM public._sqlx_migrations",
+            "INSERT INTO public._sqlx_migrations VALUES (1, 'x', now(), true, '\\x00', 0)",
+            "UPDATE public._sqlx_migrations SET success = false",
+            "DELETE FROM public._sqlx_migrations",
+        ] {
+            let mut transaction = db.pool().begin().await.unwrap();
+            let set_role = format!("SET LOCAL ROLE {role}");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(set_role.as_str()))
+                .execute(&mut *transaction)
+                .await
+                .unwrap();
+            let result = sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+                .execute(&mut *transaction)
+                .await;
+            let refused = result
+                .as_ref()
+                .err()
+                .and_then(|e| e.as_database_error())
+                .and_then(|e| e.code())
+                .is_some_and(|code| code == "42501");
+            assert!(refused, "{role}: `{statement}` was not refused: {result:?}");
+            transaction.rollback().await.unwrap();
+        }
+    }
 }
 
 /// Every documented table, column, type, nullability, default, FK, index

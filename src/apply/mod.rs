@@ -193,20 +193,40 @@ pub async fn lock(connection: &mut PgConnection) -> Result<bool, sqlx::Error> {
 
 /// Creates the history table when it does not exist, as sqlx does.
 pub async fn ensure_history(connection: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::raw_sql(
-        "CREATE TABLE IF NOT EXISTS _sqlx_migrations (
+    sqlx::raw_sql(HISTORY)
+        .execute(&mut *connection)
+        .await
+        .map(drop)
+}
+
+/// sqlx's history table, where sqlx-cli looks for it, made private on
+/// every run (also when sqlx-cli created it): Supabase grants every new
+/// table in `public` to `anon` and `authenticated`, and PostgREST serves
+/// it, so without this anyone with the project's public key could read the
+/// history, or rewrite it. The grants go, and row level security without a
+/// policy refuses whatever a later grant allows; the owner, which runs the
+/// migrations, is not subject to it.
+const HISTORY: &str = "CREATE TABLE IF NOT EXISTS _sqlx_migrations (
     version BIGINT PRIMARY KEY,
     description TEXT NOT NULL,
     installed_on TIMESTAMPTZ NOT NULL DEFAULT now(),
     success BOOLEAN NOT NULL,
     checksum BYTEA NOT NULL,
     execution_time BIGINT NOT NULL
-)",
-    )
-    .execute(&mut *connection)
-    .await
-    .map(drop)
-}
+);
+ALTER TABLE _sqlx_migrations ENABLE ROW LEVEL SECURITY;
+REVOKE ALL ON TABLE _sqlx_migrations FROM PUBLIC;
+DO $private$
+DECLARE
+    role_name text;
+BEGIN
+    FOR role_name IN
+        SELECT rolname FROM pg_roles WHERE rolname IN ('anon', 'authenticated')
+    LOOP
+        EXECUTE format('REVOKE ALL ON TABLE _sqlx_migrations FROM %I', role_name);
+    END LOOP;
+END
+$private$;";
 
 async fn record(
     connection: &mut PgConnection,
