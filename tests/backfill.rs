@@ -17,6 +17,7 @@ use schemagen::source::SourceFile;
 use sqlx::Connection;
 use std::time::Duration;
 use support::db::fresh_db;
+use support::plans::{existing_after, file_ending as contents, migration_files};
 
 const BEFORE: &str = "# Shop
 
@@ -52,33 +53,6 @@ fn plan(text: &str, existing: &Existing, version: &str) -> Vec<OutputFile> {
         Plan::Write { files, .. } => files,
         other => panic!("expected files, got {other:?}"),
     }
-}
-
-fn contents<'a>(files: &'a [OutputFile], suffix: &str) -> &'a str {
-    &files
-        .iter()
-        .find(|f| f.path.to_string_lossy().ends_with(suffix))
-        .unwrap_or_else(|| panic!("no {suffix}"))
-        .contents
-}
-
-/// What a later run of `gen migrations` finds on disk after `files`.
-fn existing_after(files: &[OutputFile]) -> Existing {
-    let mut existing = Existing::default();
-    for f in files {
-        let path = f.path.to_string_lossy().into_owned();
-        if path.ends_with(".sql") {
-            existing.migrations.insert(
-                path.rsplit('/').next().unwrap().to_owned(),
-                f.contents.clone(),
-            );
-        } else if path.ends_with(migrations::SNAPSHOT) {
-            existing.snapshot = Some(f.contents.clone());
-        } else if path.ends_with("checksums.sha256") {
-            existing.checksums = Some(f.contents.clone());
-        }
-    }
-    existing
 }
 
 #[tokio::test]
@@ -206,12 +180,7 @@ async fn a_backfilled_not_null_column_holds_the_expected_values() {
     )
     .await;
     let edit = plan(&after(), &existing_after(&initial), "20260102000000");
-    let mut parts: Vec<(String, String)> = edit
-        .iter()
-        .map(|f| (f.path.to_string_lossy().into_owned(), f.contents.clone()))
-        .filter(|(name, _)| name.ends_with(".sql"))
-        .collect();
-    parts.sort();
+    let parts = migration_files(&edit);
     let ups: Vec<&str> = parts
         .iter()
         .filter(|(n, _)| n.ends_with(".up.sql"))

@@ -16,6 +16,7 @@ use schemagen::model::physical::RealizeOptions;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::OnceLock;
+use support::cli::{gen_in, stderr, text};
 use support::db::{TestDb, fresh_db, fresh_db_from};
 use support::populate::{DataState, Except, data_state, populate};
 
@@ -32,29 +33,6 @@ struct Fixture {
     project: PathBuf,
     /// The populated database every edit starts from (a template).
     template: String,
-}
-
-fn gen_in(project: &Path, args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_gen"))
-        .current_dir(project)
-        .env("NO_COLOR", "1")
-        .env_remove("DATABASE_URL")
-        .args(args)
-        .output()
-        .expect("run gen")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 fn copy_dir(from: &Path, to: &Path) {

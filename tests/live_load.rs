@@ -21,6 +21,7 @@ use std::process::Output;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use support::cli::{gen_in, stderr, text};
 use support::db::{TestDb, fresh_db};
 
 const DOC: &str = "load.md";
@@ -159,16 +160,6 @@ fn edit_named(name: &str) -> &'static Edit {
 // The project and the `gen` binary
 // ---------------------------------------------------------------------------
 
-fn gen_in(project: &Path, args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_gen"))
-        .current_dir(project)
-        .env("NO_COLOR", "1")
-        .env_remove("DATABASE_URL")
-        .args(args)
-        .output()
-        .expect("run gen")
-}
-
 /// [`gen_in`] on a blocking thread, so that the writer task keeps running
 /// on this test's runtime meanwhile; with how long it took.
 async fn gen_in_background(project: &Path, args: &[&str]) -> (Output, Duration) {
@@ -182,19 +173,6 @@ async fn gen_in_background(project: &Path, args: &[&str]) -> (Output, Duration) 
     })
     .await
     .expect("the gen thread")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// A project of its own and the database its migrations are applied to.

@@ -14,6 +14,7 @@ use schemagen::model::{PgType, Schema};
 use schemagen::source::SourceFile;
 use std::collections::BTreeSet;
 use support::db::{Catalog, TestDb, fresh_db, fresh_db_from};
+use support::plans::{existing_after, file_ending as file, migration_files};
 
 fn options(target: Target) -> Settings {
     support::settings(target, RealizeOptions::default())
@@ -65,26 +66,6 @@ fn plan_files(
     }
 }
 
-fn file<'a>(files: &'a [OutputFile], suffix: &str) -> &'a str {
-    &files
-        .iter()
-        .find(|f| f.path.to_string_lossy().ends_with(suffix))
-        .unwrap_or_else(|| panic!("no {suffix}"))
-        .contents
-}
-
-/// The migration files of a plan, (name, contents), sorted by name: the
-/// order a migration tool runs them in.
-fn migration_files(files: &[OutputFile]) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = files
-        .iter()
-        .map(|f| (f.path.to_string_lossy().into_owned(), f.contents.clone()))
-        .filter(|(name, _)| name.ends_with(".sql"))
-        .collect();
-    out.sort();
-    out
-}
-
 /// Every file of a plan's migration, for a failure message.
 fn listing(files: &[(String, String)], suffix: &str) -> String {
     files
@@ -105,25 +86,6 @@ async fn fresh_build(schema: &Schema) -> TestDb {
     );
     db.run(file(&initial, ".up.sql")).await;
     db
-}
-
-/// What a later run of `gen migrations` finds on disk after `files`.
-fn existing_after(files: &[OutputFile]) -> Existing {
-    let mut existing = Existing::default();
-    for f in files {
-        let path = f.path.to_string_lossy().into_owned();
-        if path.ends_with(".sql") {
-            existing.migrations.insert(
-                path.rsplit('/').next().unwrap().to_owned(),
-                f.contents.clone(),
-            );
-        } else if path.ends_with(migrations::SNAPSHOT) {
-            existing.snapshot = Some(f.contents.clone());
-        } else if path.ends_with("checksums.sha256") {
-            existing.checksums = Some(f.contents.clone());
-        }
-    }
-    existing
 }
 
 #[tokio::test]

@@ -399,11 +399,9 @@ fn markdown_tables_carry_defaults() {
     );
 }
 
-/// A column override in gen.yaml may set a default; one that is not a
-/// single SQL expression is reported and never reaches the model.
-#[test]
-fn config_overrides_set_defaults_checked_as_sql() {
-    let text = "overrides:\n  tables:\n    customers:\n      columns:\n        status: { default: \"'active'\" }\n        city: { default: \"'x'; DROP TABLE customers\" }\n";
+/// The repository's documents under the configuration `text` (as
+/// `gen.yaml`).
+fn project_with_config(text: &str) -> schemagen::project::Project {
     let config = schemagen::config::ConfigFile::parse(text, "gen.yaml").unwrap();
     let settings = config.settings(
         vec![support::root().join("schema/docs")],
@@ -414,7 +412,15 @@ fn config_overrides_set_defaults_checked_as_sql() {
         }),
         None,
     );
-    let project = schemagen::project::Project::load(&settings).unwrap();
+    schemagen::project::Project::load(&settings).unwrap()
+}
+
+/// A column override in gen.yaml may set a default; one that is not a
+/// single SQL expression is reported and never reaches the model.
+#[test]
+fn config_overrides_set_defaults_checked_as_sql() {
+    let text = "overrides:\n  tables:\n    customers:\n      columns:\n        status: { default: \"'active'\" }\n        city: { default: \"'x'; DROP TABLE customers\" }\n";
+    let project = project_with_config(text);
     let customers = &project.documented().tables["customers"];
     assert_eq!(
         customers.column("status").unwrap().default.as_deref(),
@@ -489,17 +495,7 @@ fn injected_or_unknown_backfills_are_reported_at_their_line() {
 #[test]
 fn config_overrides_set_backfills_checked_as_sql() {
     let text = "overrides:\n  tables:\n    customers:\n      columns:\n        status: { backfill: \"coalesce(full_name, 'active')\" }\n        city: { backfill: \"'x'); DROP TABLE customers; --\" }\n";
-    let config = schemagen::config::ConfigFile::parse(text, "gen.yaml").unwrap();
-    let settings = config.settings(
-        vec![support::root().join("schema/docs")],
-        support::root(),
-        Some(schemagen::settings::ConfigSource {
-            display_path: "gen.yaml".to_owned(),
-            text: text.to_owned(),
-        }),
-        None,
-    );
-    let project = schemagen::project::Project::load(&settings).unwrap();
+    let project = project_with_config(text);
     let customers = &project.documented().tables["customers"];
     assert_eq!(
         customers.column("status").unwrap().backfill.as_deref(),

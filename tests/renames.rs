@@ -11,7 +11,7 @@ mod support;
 
 use sqlx::AssertSqlSafe;
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use support::cli::{gen_in, text};
 use support::db::{TestDb, fresh_db};
 
 const OWNERS: &str = "## 1. OWNERS (2 columns)
@@ -38,25 +38,6 @@ const WIDGETS: &str = "## 2. WIDGETS (4 columns)
 ";
 
 const ROWS: i64 = 3_000;
-
-fn gen_in(project: &Path, args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_gen"))
-        .current_dir(project)
-        .env("NO_COLOR", "1")
-        .env_remove("DATABASE_URL")
-        .args(args)
-        .output()
-        .expect("run gen")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
 
 /// A project of one document, `OWNERS` and `WIDGETS` as edited, for plain
 /// PostgreSQL, with its initial migration written.

@@ -75,11 +75,11 @@ pub struct Phase {
     pub steps: Vec<Step>,
 }
 
-/// The steps of a later migration, from `old` (the schema the database
-/// has) to `new`, split into phases; phases without steps are left out,
+/// The steps of a later migration from `old` (the schema the database
+/// has; which tables exist, and what their columns are), split into phases; phases without steps are left out,
 /// so a migration that touches no existing table's data stays one file.
-pub fn phases(steps: Vec<Step>, old: &Schema, new: &Schema) -> Vec<Phase> {
-    let plan = Planner::new(&steps, old, new);
+pub fn phases(steps: Vec<Step>, old: &Schema) -> Vec<Phase> {
+    let plan = Planner::new(&steps, old);
     let mut out = Split::default();
     for step in steps {
         plan.place(step, &mut out);
@@ -142,7 +142,7 @@ struct Planner<'a> {
 }
 
 impl<'a> Planner<'a> {
-    fn new(steps: &[Step], old: &'a Schema, _new: &Schema) -> Self {
+    fn new(steps: &[Step], old: &'a Schema) -> Self {
         let existing = |table: &str| old.tables.contains_key(table);
         let dropped: BTreeSet<(String, String)> = steps
             .iter()
@@ -234,7 +234,7 @@ impl<'a> Planner<'a> {
                     .referenced
                     .contains(&(table.clone(), unique.columns.clone())) =>
             {
-                let name = constraint_name(&step.change);
+                let name = unique.name.clone().unwrap_or_default();
                 let index = Index {
                     name: name.clone(),
                     columns: unique
@@ -422,13 +422,6 @@ fn quiet(step: &Step, change: Change) -> Step {
     }
 }
 
-fn constraint_name(change: &Change) -> String {
-    match change {
-        Change::AddConstraint { constraint, .. } => constraint.name().to_owned(),
-        _ => String::new(),
-    }
-}
-
 fn renamed(constraint: Constraint, name: &str) -> Constraint {
     let name = Some(name.to_owned());
     match constraint {
@@ -476,7 +469,7 @@ CREATE INDEX stores_rating_idx ON stores(rating);";
     /// Each phase as its kind and the kinds of its changes.
     fn shape(old: &Schema, new: &Schema) -> Vec<(PhaseKind, Vec<String>)> {
         let steps = classify(diff(old, new), old, new);
-        phases(steps, old, new)
+        phases(steps, old)
             .into_iter()
             .map(|p| {
                 let kinds = p
@@ -635,7 +628,7 @@ CREATE INDEX stores_rating_idx ON stores(rating);";
                 .any(|h| h.kind == HazardKind::BlocksWrites),
             "the plain SET NOT NULL blocks writes"
         );
-        let phases = phases(steps, &base, &edited);
+        let phases = phases(steps, &base);
         let all: Vec<&Step> = phases.iter().flat_map(|p| &p.steps).collect();
         assert!(
             all.iter()
@@ -691,7 +684,7 @@ CREATE INDEX stores_rating_idx ON stores(rating);";
             ]
         );
         let steps = classify(diff(&base, &edited), &base, &edited);
-        let phases = phases(steps, &base, &edited);
+        let phases = phases(steps, &base);
         match &phases[0].steps[0].change {
             Change::AddColumn { column, .. } => assert!(column.nullable, "added nullable"),
             other => panic!("{other:?}"),
@@ -709,7 +702,7 @@ CREATE INDEX stores_rating_idx ON stores(rating);";
         let kinds: Vec<PhaseKind> = shape(&base, &edited).into_iter().map(|p| p.0).collect();
         assert_eq!(kinds, vec![Main, Finish]);
         let steps = classify(diff(&base, &edited), &base, &edited);
-        let split = super::phases(steps, &base, &edited);
+        let split = super::phases(steps, &base);
         let validate = &split[1].steps[0];
         assert!(matches!(validate.change, Change::ValidateConstraint { .. }));
         assert!(!validate.probes.is_empty(), "{validate:?}");

@@ -847,7 +847,7 @@ fn later_migration(
         &steps,
         base,
     );
-    let phases = online::phases(steps, base, current);
+    let phases = online::phases(steps, base);
     let first_version: u64 = request.version.parse().unwrap_or(0);
     let stems: Vec<String> = phases
         .iter()

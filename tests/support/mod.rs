@@ -154,6 +154,8 @@ pub fn check(fixture: &Path) -> Schema {
     );
     schema
 }
+pub mod cli;
 pub mod db;
+pub mod plans;
 pub mod populate;
 pub mod rows;
